@@ -1,0 +1,1 @@
+"""One sub-package per replicated paper: `papers.<slug>.method` holds what is new in that paper."""

@@ -1,0 +1,1 @@
+"""Trained Transformers Learn Linear Models In-Context (catalog id 122)."""

@@ -1,0 +1,156 @@
+"""
+One-layer linear self-attention (LSA) trained on in-context linear regression, after Zhang, Frei & Bartlett,
+"Trained Transformers Learn Linear Models In-Context" (arXiv:2306.09927, JMLR 2024).
+
+A prompt embeds N labelled examples and a query as the columns of
+`E = [[x_1 ... x_N x_q], [y_1 ... y_N 0]]`, shape `[d+1, N+1]`; the model is
+`f(E) = E + W_PV E (E^T W_KQ E) / N` and its prediction is the bottom-right entry of `f(E)`.
+With `W_PV` reduced to its bottom-right entry `u` and `W_KQ` to its top-left block `W11`, the prediction is
+`y_hat = h^T (u W11) x_q` with `h = (1/N) sum_i y_i x_i`; the paper's Theorem 4.1 says gradient flow from its
+initialisation reaches `u W11 = Gamma^{-1}`, `Gamma = (1 + 1/N) Lambda + tr(Lambda)/N I`.
+
+Deviations from the paper, on purpose:
+- gradient flow is approximated by gradient descent with a small step on fresh Monte-Carlo batches of prompts
+  (stochastic, so the limit is reached up to sampling noise; the notebook measures how close);
+- both matrices are trained in full (all `(d+1)^2` entries each), so that the claim "the other blocks stay at zero"
+  is tested rather than built in.
+"""
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class PromptDistribution:
+    """Linear-regression prompts: `x ~ N(0, cov_scale * I_d)`, `w ~ N(0, task_scale^2 * I_d)`, `y = w . x`.
+
+    `query_scale` rescales the query's covariates alone (a query shift).
+    """
+
+    d: int
+    n: int
+    cov_scale: float = 1.0
+    task_scale: float = 1.0
+    query_scale: float = 1.0
+
+    def sample(self, batch: int, generator: torch.Generator, dtype=torch.float64):
+        """Returns `(E, y_query, xs, ys, x_query)`: `E` is `[B, d+1, n+1]`, the others `[B]`, `[B, n, d]`, `[B, n]`,
+        `[B, d]`."""
+        d, n = self.d, self.n
+        xs = torch.randn(batch, n, d, generator=generator, dtype=dtype) * self.cov_scale**0.5
+        xq = torch.randn(batch, d, generator=generator, dtype=dtype) * (self.cov_scale**0.5 * self.query_scale)
+        w = torch.randn(batch, d, generator=generator, dtype=dtype) * self.task_scale
+        ys = (xs @ w.unsqueeze(-1)).squeeze(-1)  # [B, n]
+        yq = (xq * w).sum(-1)  # [B]
+        E = torch.zeros(batch, d + 1, n + 1, dtype=dtype)
+        E[:, :d, :n] = xs.transpose(1, 2)
+        E[:, d, :n] = ys
+        E[:, :d, n] = xq
+        return E, yq, xs, ys, xq
+
+
+class LinearSelfAttention(torch.nn.Module):
+    """The paper's single-layer LSA with its initialisation (Assumption 3.3).
+
+    Args:
+        d (int): covariate dimension.
+        sigma (float): initial scale: `W_PV = sigma * e_{d+1} e_{d+1}^T`, `W_KQ = sigma * [[Theta Theta^T, 0], [0, 0]]`
+            with `||Theta Theta^T||_F = 1`.
+        generator (torch.Generator): draws `Theta`.
+    """
+
+    def __init__(self, d: int, sigma: float, generator: torch.Generator, dtype=torch.float64):
+        super().__init__()
+        theta = torch.randn(d, d, generator=generator, dtype=dtype)
+        tt = theta @ theta.T
+        w_pv = torch.zeros(d + 1, d + 1, dtype=dtype)
+        w_pv[d, d] = sigma
+        w_kq = torch.zeros(d + 1, d + 1, dtype=dtype)
+        w_kq[:d, :d] = sigma * tt / tt.norm()
+        self.w_pv = torch.nn.Parameter(w_pv)
+        self.w_kq = torch.nn.Parameter(w_kq)
+        self.d = d
+
+    def forward(self, E: torch.Tensor) -> torch.Tensor:
+        """Predictions for the query column, `[B]`, from prompts `E` of shape `[B, d+1, n+1]`."""
+        n = E.shape[-1] - 1
+        # only the last column of f(E) is needed: W_PV (E E^T / n) W_KQ e_q, bottom row
+        gram = E @ E.transpose(1, 2) / n  # [B, d+1, d+1]
+        out = torch.einsum("i,bij,jk,bk->b", self.w_pv[self.d], gram, self.w_kq, E[:, :, n])  # [B]
+        return out + E[:, self.d, n]
+
+    def effective_matrix(self) -> torch.Tensor:
+        """`u * W11`: the matrix `A` of `y_hat = h^T A x_q` when the other blocks are zero, `[d, d]`."""
+        return (self.w_pv[self.d, self.d] * self.w_kq[: self.d, : self.d]).detach()
+
+    def off_block_norm(self) -> float:
+        """Frobenius norm of every entry outside `u` and `W11`, relative to `||u W11||`: 0 at the paper's minimum."""
+        d = self.d
+        pv, kq = self.w_pv.detach().clone(), self.w_kq.detach().clone()
+        pv[d, d] = 0
+        kq[:d, :d] = 0
+        return float((pv.norm() ** 2 + kq.norm() ** 2).sqrt() / self.effective_matrix().norm())
+
+
+def gamma(d: int, n: int, cov_scale: float = 1.0) -> torch.Tensor:
+    """`Gamma = (1 + 1/n) Lambda + tr(Lambda)/n I` for `Lambda = cov_scale * I`, `[d, d]` float64."""
+    lam = cov_scale * torch.eye(d, dtype=torch.float64)
+    return (1 + 1 / n) * lam + torch.trace(lam) / n * torch.eye(d, dtype=torch.float64)
+
+
+def global_minimum(d: int, n: int) -> torch.Tensor:
+    """The paper's limit of `u W11` for isotropic training covariates: `Gamma^{-1}`, `[d, d]`."""
+    return torch.linalg.inv(gamma(d, n))
+
+
+def predicted_error(A: torch.Tensor, m: int, cov_scale: float = 1.0, task_scale: float = 1.0,
+                    query_scale: float = 1.0) -> float:  # fmt: skip
+    """Closed-form `E[(y_hat - y)^2]` of the predictor `y_hat = h^T A x_q` on prompts of length `m`.
+
+    With `S = (1/m) sum x_i x_i^T`, `E[S] = Lambda` and `E[S^2] = Lambda Gamma_m` for Gaussian covariates, so
+    `E[(w^T (S A - I) x_q)^2] = task_scale^2 * q * [tr(A^T Lambda Gamma_m A) - 2 tr(A Lambda) + d]` with
+    `Lambda = c I` and query covariance `q Lambda`, `q = query_scale^2`.
+    """
+    d = A.shape[0]
+    lam = cov_scale * torch.eye(d, dtype=torch.float64)
+    A = A.to(torch.float64)
+    second = lam @ gamma(d, m, cov_scale)  # E[S^2]
+    inner = torch.trace(A.T @ second @ A @ lam) - 2 * torch.trace(lam @ A @ lam) + torch.trace(lam)
+    return float(task_scale**2 * query_scale**2 * inner)
+
+
+def ols_predict(xs: torch.Tensor, ys: torch.Tensor, xq: torch.Tensor, ridge: float = 0.0) -> torch.Tensor:
+    """Least squares (or ridge, `ridge > 0`) fitted on each prompt's examples, applied to its query: `[B]`."""
+    d = xs.shape[-1]
+    gram = xs.transpose(1, 2) @ xs + ridge * torch.eye(d, dtype=xs.dtype)  # [B, d, d]
+    w_hat = torch.linalg.lstsq(gram, (xs.transpose(1, 2) @ ys.unsqueeze(-1))).solution  # [B, d, 1]
+    return (xq.unsqueeze(1) @ w_hat).squeeze(-1).squeeze(-1)
+
+
+def train(d: int, n: int, steps: int, lr: float, batch: int, sigma: float, seed: int,
+          log_every: int = 0) -> tuple[LinearSelfAttention, list[dict]]:  # fmt: skip
+    """Gradient descent on the population loss `E[(y_hat - y)^2] / 2`, one fresh batch of prompts per step.
+
+    The step is constant for the first half, then decays linearly to zero, so that the Monte-Carlo noise of the last
+    steps averages out and the end point approaches the gradient-flow limit.
+    """
+    g = torch.Generator().manual_seed(seed)
+    model = LinearSelfAttention(d, sigma, g)
+    dist = PromptDistribution(d, n)
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    half = steps // 2
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0 if s < half else (steps - s) / (steps - half))
+    target = global_minimum(d, n)
+    history = []
+    for step in range(steps):
+        E, yq, *_ = dist.sample(batch, g)
+        loss = 0.5 * (model(E) - yq).pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        if log_every and (step % log_every == 0 or step == steps - 1):
+            dist_to_min = float((model.effective_matrix() - target).norm() / target.norm())
+            history.append({"step": step, "loss": loss.item(), "rel_dist": dist_to_min})
+    return model, history

@@ -1,0 +1,1 @@
+"""$title (catalog id $catalog_id)."""
