@@ -18,7 +18,8 @@ help:
 
 setup: $(STAMP)
 
-$(STAMP): requirements.lock pyproject.toml kernels/*/kernel.json
+$(STAMP): requirements.lock pyproject.toml kernels/*/kernel.json ci/system-packages.txt
+	@bash ci/install_system_packages.sh
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found: Token Papers needs Python 3.11"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check $(PIP_EXTRA) -r requirements.lock
