@@ -61,6 +61,11 @@ class Measurement:
     def has_interval(self) -> bool:
         return self.low is not None
 
+    def rounded(self, digits: int = 4) -> "Measurement":
+        """The measurement as it is recorded (significant digits), so that a verdict can be recomputed from the file."""
+        r = (lambda x: None if x is None else _round(x, digits))  # noqa: E731
+        return Measurement(r(self.value), r(self.low), r(self.high), self.n, self.unit)
+
     def to_dict(self, digits: int = 4) -> dict:
         out = {"value": _round(self.value, digits), "n": self.n}
         if self.has_interval:
@@ -223,6 +228,8 @@ class Claim:
 
     def evaluate(self, ours: Measurement | float) -> dict:
         m = ours if isinstance(ours, Measurement) else Measurement(float(ours), unit=self.unit)
+        # judge the number as recorded, so that anyone can recompute the verdict from results/<profile>.json
+        m = m.rounded()
         if math.isnan(m.value):
             verdict, reason = INCONCLUSIVE, "our measurement is NaN"
         else:

@@ -1,7 +1,8 @@
 """Paper folders: discovery, metadata (`paper.yaml`), the notebook's parameters cell and its profiles.
 
 A paper lives in `papers/<slug>/`: `paper.yaml` (catalog id and what it needs), `<slug>.ipynb` (committed with the outputs
-of its default run), `method.py`, `test_method.py`, `params/<profile>.yaml` and `results/<profile>.json`.
+of its default run), `method.py`, `claims.py` (the claims and
+verdict rules, fixed before running), `test_method.py`, `params/<profile>.yaml` and `results/<profile>.json`.
 """
 
 import ast
@@ -29,7 +30,7 @@ from shared.provenance import (
 PAPERS_DIR = ROOT / "papers"
 SLUG_RE = re.compile(r"^[a-z][a-z0-9_]*_(19|20)\d\d[a-z]?$")
 PARAM_RE = re.compile(r"^[A-Z][A-Z0-9_]*$")
-REQUIRED_FILES = ("README.md", "paper.yaml", "__init__.py", "method.py", "test_method.py")
+REQUIRED_FILES = ("README.md", "paper.yaml", "__init__.py", "method.py", "claims.py", "test_method.py")
 KERNELS = {"cpu": "token-papers-cpu", "gpu": "token-papers-gpu"}
 
 
@@ -131,7 +132,7 @@ class Paper:
             raise PaperError(f"{path}: not valid YAML: {e}") from None
         if not isinstance(values, dict):
             raise PaperError(f"{path}: must be a mapping of parameter names to values, got {type(values).__name__}")
-        check_params(self, values, source=str(path.relative_to(ROOT)))
+        check_params(self, values, source=self._rel(path))
         if values.get("PROFILE", profile) != profile:
             raise PaperError(f"{path}: PROFILE is {values['PROFILE']!r} but the file is the {profile!r} profile")
         return {"PROFILE": profile, **values}
@@ -147,24 +148,33 @@ class Paper:
     def modules(self) -> dict[str, Path]:
         """Project modules the notebook and the paper's code import, transitively."""
         code = notebook_code(self.notebook)
-        found = module_closure(code)
+        top = self.root.parent  # the folder that holds `papers/`
+        found = module_closure(code, root=top)
         for f in self.code_files():
-            found.update(module_closure(f.read_text(encoding="utf-8"), f"papers.{self.slug}"))
+            found.update(module_closure(f.read_text(encoding="utf-8"), f"papers.{self.slug}", root=top))
         return dict(sorted(found.items()))
 
     def input_hashes(self, profile: str) -> dict[str, str | None]:
         """Content hashes of everything a run of `profile` depends on, keyed by a path a person recognises."""
-        hashes = {f"{self.notebook.relative_to(ROOT)} (code cells)": sha256_text(notebook_code(self.notebook))}
+        hashes = {f"{self._rel(self.notebook)} (code cells)": sha256_text(notebook_code(self.notebook))}
         files = {p.resolve() for p in self.code_files()} | {p.resolve() for p in self.modules().values()}
         for p in sorted(files):
-            hashes[str(p.relative_to(ROOT))] = sha256_text(p.read_text(encoding="utf-8"))
+            hashes[self._rel(p)] = sha256_text(p.read_text(encoding="utf-8"))
         params = self.profiles().get(profile)
         if params is not None:
-            hashes[str(params.relative_to(ROOT))] = sha256_text(params.read_text())
+            hashes[self._rel(params)] = sha256_text(params.read_text())
         hashes["data.dvc"] = data_hash()
         hashes["requirements.lock"] = lock_hash()
         hashes["kernels/"] = kernels_hash()
         return hashes
+
+    def _rel(self, path: Path) -> str:
+        # papers outside the checkout (test fixtures, a generated benchmark tree) are named from their papers/ root
+        path = path.resolve()
+        for base in (ROOT, self.root.resolve().parent):
+            if path.is_relative_to(base):
+                return str(path.relative_to(base))
+        return str(path)
 
     def inputs_hash(self, profile: str) -> str:
         return sha256_json(self.input_hashes(profile))

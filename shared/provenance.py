@@ -6,6 +6,7 @@ lock. The runner compares these hashes with the ones recorded in a result to say
 """
 
 import ast
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -33,6 +34,15 @@ def imported_modules(code: str, package: str | None = None) -> set[str]:
 
     `package` resolves relative imports (`from .method import X` inside `papers.y`).
     """
+    return set(_imported_modules(code, package))
+
+
+# keyed by the source text itself, never by file times: a no-op `papers run` over hundreds of papers parses each shared
+# module once, and an edit (however quick, whatever its size) is a different key
+@functools.lru_cache(maxsize=2048)
+def _imported_modules(code: str, package: str | None) -> frozenset[str]:
+    if "import" not in code:
+        return frozenset()
     tree = ast.parse(_strip_magics(code))
     found = set()
     for node in ast.walk(tree):
@@ -47,12 +57,15 @@ def imported_modules(code: str, package: str | None = None) -> set[str]:
             found.add(base)
             # `from shared import kvcache` imports a module, not a name: keep both spellings, resolve later
             found.update(f"{base}.{a.name}" for a in node.names)
-    return {m for m in found if m.split(".")[0] in PROJECT_PACKAGES}
+    return frozenset(m for m in found if m.split(".")[0] in PROJECT_PACKAGES)
 
 
 def module_file(name: str, root: Path = ROOT) -> Path | None:
-    """The file that defines module `name` in the checkout, or None (a name imported from a module, say)."""
-    base = root.joinpath(*name.split("."))
+    """The file that defines module `name` below `root`, or None (a name imported from a module, say).
+
+    `shared.*` always resolves in this checkout; `papers.*` below `root` (another papers tree in tests and benchmarks).
+    """
+    base = (ROOT if name.split(".")[0] == "shared" else root).joinpath(*name.split("."))
     for cand in (base.with_suffix(".py"), base / "__init__.py"):
         if cand.is_file():
             return cand

@@ -16,6 +16,7 @@ FILES = {
     "paper.yaml": "paper.yaml",
     "init.py": "__init__.py",
     "method.py": "method.py",
+    "claims.py": "claims.py",
     "test_method.py": "test_method.py",
     "params/full.yaml": "params/full.yaml",
     "notebook.py": "{slug}.py",

@@ -18,7 +18,7 @@
 # **Not replicated:** the comparison with large nonlinear transformers (Sec. 4.3), which needs GPT-2-sized training runs,
 # and the random-covariance setting of Thm. 4.5.
 #
-# The verdict rules are fixed in the setup cell below, before anything is measured.
+# The claims and their verdict rules are fixed in `claims.py` (shown by the setup cell) before anything is measured.
 
 # %% tags=["parameters"]
 PROFILE = "default"  # the params/<profile>.yaml that overrides these values
@@ -41,6 +41,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 
+from papers.icl_lsa_2023.claims import CLAIMS
 from papers.icl_lsa_2023.method import (
     PromptDistribution,
     global_minimum,
@@ -48,35 +49,12 @@ from papers.icl_lsa_2023.method import (
     predicted_error,
     train,
 )
-from shared.claims import AtLeast, AtMost, Claim, Measurement, evaluate_claims, preregister, verdict_table
+from shared.claims import Measurement, evaluate_claims, preregister, verdict_table
 from shared.results import start_run
 
 run = start_run("icl_lsa_2023", globals(), seeds=SEEDS)
 pd.options.display.float_format = "{:.4g}".format
 COV_SHIFT = max(COV_SCALES)  # the covariate shift the brittleness claim is judged at
-
-CLAIMS = [
-    Claim("global-min", "Gradient flow from the paper's initialisation reaches the global minimum u W11 = Gamma^-1",
-          paper_value=0.0, unit="relative Frobenius distance", paper_ref="Thm. 4.1",
-          measures="worst prompt length's ||u W11 - Gamma^-1|| / ||Gamma^-1|| after training; mean over seeds",
-          rule=AtMost(0.05, partial=0.15), fidelity="scaled-down"),
-    Claim("other-blocks-zero", "All parameters outside u and W11 stay at zero during training",
-          paper_value=0.0, unit="norm relative to ||u W11||", paper_ref="Thm. 4.1 (proof, Lemma 5.2)",
-          measures="worst prompt length's norm of the other entries of W_PV and W_KQ over ||u W11||; mean over seeds",
-          rule=AtMost(0.05, partial=0.15), fidelity="scaled-down"),
-    Claim("error-closed-form", "Test error equals the closed form of the global minimum, for every train and test length",
-          paper_value=0.0, unit="relative deviation", paper_ref="Thm. 4.1, Thm. 4.2",
-          measures="max over (N, M) of |Monte-Carlo test error / closed form - 1|; mean over seeds",
-          rule=AtMost(0.10, partial=0.30), fidelity="scaled-down"),
-    Claim("task-query-robust", "Task and query shifts leave the normalised prediction error unchanged",
-          paper_value="tolerated", unit="max |ratio - 1|", paper_ref="Sec. 4.2 (task and query shifts)",
-          measures="max over shifts of |normalised error shifted / in-distribution - 1|; mean over seeds",
-          rule=AtMost(0.15, partial=0.30), fidelity="scaled-down"),
-    Claim("covariate-brittle", f"Covariate shift (variance x{COV_SHIFT:g}) multiplies the normalised error several-fold",
-          paper_value="brittle", unit="error ratio", paper_ref="Sec. 4.2 (covariate shifts)",
-          measures=f"normalised error at covariate variance {COV_SHIFT:g} / at 1; mean over seeds",
-          rule=AtLeast(5.0, partial=2.0), fidelity="scaled-down"),
-]  # fmt: skip
 preregister(CLAIMS)
 
 # %% [markdown]

@@ -5,7 +5,7 @@
 #
 # **Replicated here:** ... **Not replicated, and why:** ...
 #
-# The verdict rules are fixed in the setup cell below, before anything is measured.
+# The claims and their verdict rules are fixed in `claims.py` (shown by the setup cell) before anything is measured.
 
 # %% tags=["parameters"]
 PROFILE = "default"  # the params/<profile>.yaml that overrides these values
@@ -17,16 +17,12 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from papers.$slug import method
-from shared.claims import AtLeast, Claim, Measurement, evaluate_claims, preregister, verdict_table
+from papers.$slug.claims import CLAIMS
+from shared.claims import Measurement, evaluate_claims, preregister, verdict_table
 from shared.results import start_run
 
 run = start_run("$slug", globals(), seeds=SEEDS)
 pd.options.display.float_format = "{:.4g}".format
-
-CLAIMS = [
-    Claim("main", "<the claim, as the paper makes it>", paper_value=None, unit="", paper_ref="<Sec./Tab./Fig.>",
-          measures="<what our number is>", rule=AtLeast(1.0), fidelity="scaled-down"),
-]  # fmt: skip
 preregister(CLAIMS)
 
 # %% [markdown]
