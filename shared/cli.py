@@ -14,6 +14,17 @@ COMMANDS = {
     "validate": ("shared.checks", "check paper folders against the project's contract"),
     "catalog": ("shared.catalog.cli", "search the 195-paper catalog"),
     "doctor": ("shared.doctor", "check the environment: Python, torch build, kernels, packages"),
+    "list": ("shared.runner.cli_list", "list papers: catalog id, title, result status, last run, verdicts"),
+    "run": ("shared.runner.cli_run", "execute paper notebooks whose results are stale (papermill; local or dask)"),
+    "status": ("shared.runner.cli_status", "say for each paper and profile whether its result is fresh, and why not"),
+    "dvc-sync": ("shared.runner.cli_dvc", "write each paper's dvc.yaml (one stage per profile) from its imports"),
+    "data": ("shared.data.cli", "build, verify, pull and push data/ (corpora, tokenizers, images, task sets)"),
+    "models": ("shared.models.cli", "list, install and convert zoo models; train the tiny LMs"),
+    "results": ("shared.browse.index", "one row per paper and claim; writes results/index.json and README tables"),
+    "site": ("shared.browse.cli", "build or serve the static results site (offline, no CDN)"),
+    "cite": ("shared.citation.cite", "cite one result at one version (bibtex, cff, json, apa)"),
+    "release": ("shared.citation.release", "check results, stamp CITATION.cff and tag a release"),
+    "diff": ("shared.citation.diff", "claims whose value or verdict changed between two versions"),
 }
 
 
@@ -32,13 +43,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    # `python -m shared.cli` runs this file as `__main__`: catch the errors of the module the subcommands import
+    from shared.cli import UsageError as SharedUsageError
     from shared.paper import PaperError
     from shared.results import ResultsError
 
     args = build_parser().parse_args(argv)
     try:
         return importlib.import_module(args._module).main(args) or 0
-    except (UsageError, PaperError, ResultsError) as e:
+    except (UsageError, SharedUsageError, PaperError, ResultsError) as e:
         print(f"papers {args.command}: error: {e}", file=sys.stderr)
         return 2
     except KeyError as e:  # unknown catalog ids and the like carry their message as the key

@@ -62,6 +62,10 @@ def write_json_atomic(path: Path, obj) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # mkstemp creates the file private (0600); a result is for everyone who can read the checkout
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(obj, f, indent=2, sort_keys=False, ensure_ascii=False)
             f.write("\n")
@@ -141,6 +145,26 @@ class Run:
         return record
 
 
+def injected_parameters(namespace: dict) -> dict:
+    """The values of the cell papermill injected in this kernel (its source starts with `# Parameters`), if any.
+
+    IPython keeps the source of every executed cell in `In`; the injected cell holds only literal assignments.
+    """
+    import ast
+
+    out = {}
+    for src in namespace.get("In", []) or []:
+        if not src.lstrip().startswith("# Parameters"):
+            continue
+        for node in ast.parse(src).body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                try:
+                    out[node.targets[0].id] = ast.literal_eval(node.value)
+                except ValueError:
+                    out[node.targets[0].id] = None
+    return out
+
+
 def start_run(slug: str, namespace: dict, seeds: list[int] | None = None) -> Run:
     """Begin a run from a notebook's setup cell: `run = start_run("my_paper_2024", globals(), seeds=SEEDS)`.
 
@@ -149,6 +173,10 @@ def start_run(slug: str, namespace: dict, seeds: list[int] | None = None) -> Run
     """
     paper = get(slug)
     names = paper.parameters()
+    injected = injected_parameters(namespace)
+    if injected:
+        # papermill only warns about names the parameters cell does not define; here they are an error
+        check_params(paper, injected, source=f"{slug}: parameters injected by papermill")
     missing = [k for k in names if k not in namespace]
     if missing:
         raise PaperError(f"{slug}: parameters {missing} are not defined: run the parameters cell first")

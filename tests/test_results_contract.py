@@ -71,3 +71,20 @@ def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path):
         write_json_atomic(p, {"bad": object()})
     assert json.loads(p.read_text()) == {"ok": 1}
     assert [f.name for f in tmp_path.iterdir()] == ["r.json"], "no temporary file is left behind"
+
+
+def test_parameters_papermill_injects_are_checked(tiny_paper, monkeypatch):
+    from shared import results
+
+    monkeypatch.setattr(results, "get", lambda slug: tiny_paper)
+    cells = ['PROFILE = "default"\nN = 10', "# Parameters\nNN = 3\n", "import x"]
+    assert results.injected_parameters({"In": cells}) == {"NN": 3}
+    ns = {"In": cells, **tiny_paper.parameters()}
+    with pytest.raises(results.PaperError, match=r"injected by papermill: unknown parameter\(s\) \['NN'\].*did you mean N"):
+        results.start_run("tiny_2024", ns)
+    ns = {"In": ['# Parameters\nN = "many"\n'], **tiny_paper.parameters(), "N": "many"}
+    with pytest.raises(results.PaperError, match="N must be int"):
+        results.start_run("tiny_2024", ns)
+    ns = {**tiny_paper.parameters(), "PROFILE": "huge"}
+    with pytest.raises(results.PaperError, match="PROFILE='huge' has no params/huge.yaml; valid: default, full"):
+        results.start_run("tiny_2024", ns)

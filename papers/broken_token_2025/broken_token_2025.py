@@ -1,0 +1,194 @@
+# %% [markdown]
+# # Broken-Token (arXiv:2510.26847): characters per token separates obfuscated text from natural text
+#
+# Zychlinski & Kainan, *Broken-Token: Filtering Obfuscated Prompts by Counting Characters-Per-Token* (2025), catalog
+# id 194.
+#
+# **Claims under test.** BPE tokenizers trained on natural language cut ciphers and encodings into many short tokens,
+# so one threshold on the average number of characters per token (CPT)
+# 1. detects encoded text with near-perfect accuracy across tokenizers and encodings (Abstract, Sec. 5);
+# 2. ranks encoded below natural text almost perfectly (AUROC);
+# 3. stays accurate for very short inputs.
+#
+# **Replicated here** (analogue): 2,000 natural English texts (fortunes, KJV verses, WordNet glosses, GTK/glibc UI
+# strings), each also obfuscated with one of 11 encodings (base64, hex, binary, URL, ROT13, Caesar-3, Atbash,
+# leetspeak, Morse, reversed, character-spaced); four released tokenizers (o200k, cl100k, r50k, Llama 2); a threshold
+# per tokenizer fitted on half of the texts, evaluated on the other half, by input length.
+# **Not replicated, and why:** the paper's 100,000+ jailbreak prompts (not available offline: benign inputs here are
+# natural sentences, not prompts) and its exact set of encodings and tokenizers. Natural text in other languages is
+# shown as a harder negative class, outside the claims.
+#
+# The claims and their verdict rules are fixed in `claims.py` (shown by the setup cell) before anything is measured.
+
+# %% tags=["parameters"]
+PROFILE = "default"  # the params/<profile>.yaml that overrides these values
+SEEDS = [0]  # the sampling of texts, encodings and the train/test split
+N_PER_SOURCE = 500  # natural texts drawn from each of the 4 sources
+MAX_CHARS = 400  # longer texts are cut at a word boundary before this many characters
+TOKENIZERS = ["tiktoken:o200k_base", "tiktoken:cl100k_base", "tiktoken:r50k_base", "llama2"]  # released tokenizers
+SHORT = 50  # inputs shorter than this many characters form the "short" bucket
+OTHER_LANGS = ["de", "ru", "ja", "hi"]  # natural non-English UI strings, shown as hard negatives
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from papers.broken_token_2025.claims import CLAIMS
+from papers.broken_token_2025.method import ENCODINGS, auroc, cpt, fit_threshold
+from shared.claims import Measurement, evaluate_claims, preregister, verdict_table
+from shared.data import load_parallel, load_text
+from shared.results import start_run
+from shared.tokenization import load
+
+run = start_run("broken_token_2025", globals(), seeds=SEEDS)
+pd.options.display.float_format = "{:.4g}".format
+preregister(CLAIMS)
+
+
+def clip(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_CHARS else text[:MAX_CHARS].rsplit(" ", 1)[0]
+
+
+# %% [markdown]
+# ## Sanity checks
+# Each encoding changes the text and the reversible ones decode back; under every tokenizer, hex and binary text has
+# fewer characters per token than the natural sentence, and character-spaced text at most about 2 (a letter and a
+# space per token at best).
+
+# %% tags=["nbval-check-output"]
+import base64
+import codecs
+
+sample = "Attack at dawn, 42 ships."
+encoded = {name: fn(sample) for name, fn in ENCODINGS.items()}
+assert all(e != sample for e in encoded.values())
+assert base64.b64decode(encoded["base64"]).decode() == sample and bytes.fromhex(encoded["hex"]).decode() == sample
+assert codecs.decode(encoded["rot13"], "rot13") == sample and encoded["reversed"][::-1] == sample
+toks = {name.split(":")[-1]: load(name) for name in TOKENIZERS}
+for name, tok in toks.items():
+    nat, hx, bn, sp = cpt(tok, [sample, encoded["hex"], encoded["binary"], encoded["spaced"]])
+    assert max(hx, bn) < nat and sp <= 2.1, (name, nat, hx, bn, sp)
+print(f"{len(ENCODINGS)} encodings, {len(toks)} tokenizers: ok")
+
+# %% [markdown]
+# ## Experiment
+
+# %%
+rng = np.random.default_rng(SEEDS[0])
+sources = {"fortunes": load_text("fortunes")["text"], "kjv": load_text("kjv")["text"],
+           "wordnet": load_text("wordnet")["text"],
+           "ui strings": list(load_parallel("en", "de", corpus="gettext")["en"])}  # fmt: skip
+natural = []
+for src, texts in sources.items():
+    for i in rng.choice(len(texts), N_PER_SOURCE, replace=False):
+        t = clip(texts[int(i)])
+        if t:
+            natural.append((src, t))
+names = list(ENCODINGS)
+rows = []
+for k, (src, text) in enumerate(natural):
+    split = "train" if k % 2 == 0 else "test"
+    enc = names[int(rng.integers(len(names)))]
+    rows.append({"source": src, "encoding": "natural", "text": text, "split": split})
+    rows.append({"source": src, "encoding": enc, "text": ENCODINGS[enc](text), "split": split})
+data = pd.DataFrame(rows)
+data["encoded"] = data.encoding != "natural"
+data["chars"] = data.text.str.len()
+data["bucket"] = np.where(data.chars < SHORT, f"< {SHORT} chars", f">= {SHORT} chars")
+
+others = pd.concat([pd.DataFrame({"lang": lang, "text": list(load_parallel("en", lang, corpus="gettext")[lang][:500])})
+                    for lang in OTHER_LANGS])  # fmt: skip
+res, per_enc, other_rows = [], [], []
+for name, tok in toks.items():
+    data[name] = cpt(tok, list(data.text))
+    tr, te = data[data.split == "train"], data[data.split == "test"]
+    thr = fit_threshold(tr[name].values, tr.encoded.values)
+    pred = te[name] < thr
+    for bucket in sorted(te.bucket.unique()):
+        sel = (te.bucket == bucket).values
+        res.append({"tokenizer": name, "bucket": bucket, "threshold": thr, "n": int(sel.sum()),
+                    "accuracy": float((pred[sel] == te.encoded[sel]).mean()),
+                    "auroc": auroc(te[name].values[sel], te.encoded.values[sel])})  # fmt: skip
+    for enc in names:
+        sel = (te.encoding == enc).values
+        per_enc.append({"tokenizer": name, "encoding": enc, "detected": float(pred[sel].mean())})
+    nat = te.encoding == "natural"
+    per_enc.append(
+        {"tokenizer": name, "encoding": "natural (false alarms)", "detected": float(pred[nat.values].mean())}
+    )
+    o = cpt(tok, list(others.text))
+    other_rows += [{"tokenizer": name, "lang": lang, "flagged": float((o[(others.lang == lang).values] < thr).mean())}
+                   for lang in OTHER_LANGS]  # fmt: skip
+results = pd.DataFrame(res)
+detection = pd.DataFrame(per_enc).pivot(index="encoding", columns="tokenizer", values="detected")
+results.round(4)
+
+# %% [markdown]
+# ## Paper vs ours
+
+# %% tags=["nbval-check-output"]
+long_, short = results[results.bucket == f">= {SHORT} chars"], results[results.bucket == f"< {SHORT} chars"]
+measurements = {
+    "cpt-accuracy": Measurement.from_samples(long_.accuracy),
+    "cpt-auroc": Measurement.from_samples(long_.auroc),
+    "short-inputs": Measurement.from_samples(short.accuracy),
+}
+claim_results = evaluate_claims(CLAIMS, measurements)
+verdict_table(claim_results)
+
+# %% [markdown]
+# Share of test inputs flagged as encoded, per encoding (natural row: false alarms):
+
+# %% tags=["nbval-check-output"]
+detection.round(3)
+
+# %% [markdown]
+# Natural UI strings in other languages flagged by the same thresholds (a harder negative class, outside the claims):
+
+# %% tags=["nbval-check-output"]
+pd.DataFrame(other_rows).pivot(index="lang", columns="tokenizer", values="flagged").round(3)
+
+# %% [markdown]
+# ## Plots
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(13, 4.3))
+name = list(toks)[0]
+ax = axes[0]
+bins = np.linspace(0, data[name].quantile(0.995), 60)
+ax.hist(data[~data.encoded][name], bins=bins, alpha=0.6, label="natural")
+ax.hist(data[data.encoded][name], bins=bins, alpha=0.6, label="encoded")
+ax.axvline(results[results.tokenizer == name].threshold.iloc[0], color="k", ls="--", label="threshold")
+ax.set(xlabel=f"characters per token ({name})", ylabel="inputs", title="CPT of natural and encoded text")
+ax.legend()
+ax = axes[1]
+detection.drop(index="natural (false alarms)").plot.barh(ax=ax)
+ax.set(xlabel="share of encoded test inputs detected", ylabel="", title="Detection by encoding")
+ax.legend(fontsize=7)
+fig.tight_layout()
+run.save_figure(fig, "cpt_filter")
+plt.show()
+
+# %% [markdown]
+# ## Verdict
+
+# %% tags=["nbval-check-output"]
+record = run.finish(claim_results)
+
+# %% [markdown]
+# ## Discussion
+# *Default run* (2,000 texts, 4 tokenizers): the paper's claims hold on this analogue. Encodings that change the
+# alphabet (base64, hex, binary, Morse, character spacing) sit far below any natural text's CPT, because a
+# natural-language vocabulary has no long tokens for them; substitution ciphers (ROT13, Caesar, Atbash) and leetspeak
+# keep the word shapes but destroy the frequent subwords, and are caught just as well. The hardest encodings are the
+# ones that leave most of the text intact: URL-encoding only escapes spaces and punctuation (84-93% detected) and
+# reversed text keeps letter bigrams plausible (91-100%). Short inputs average over fewer tokens, so accuracy drops
+# from above 99% to about 94%.
+#
+# Outside the claims, the same English-tuned thresholds flag most natural Hindi, Japanese and (for GPT-2) Russian UI
+# strings as "encoded": CPT measures how well a tokenizer covers a text, not whether the text is obfuscated, so a
+# deployment needs per-language thresholds or a multilingual tokenizer (o200k flags far fewer than r50k). The `full`
+# profile (8,000 texts, 7 tokenizers including Gemma 3, Llama 3 and Qwen) gives the same verdicts: accuracy 0.993,
+# AUROC 0.998, short inputs 0.939.

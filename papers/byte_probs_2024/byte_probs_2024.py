@@ -1,0 +1,199 @@
+# %% [markdown]
+# # Exact byte-level probabilities from a tokenized LM (arXiv:2410.09303): the cover sum removes tokenization bias
+#
+# Phan, Amos, Gat, Havasi, Muckley & Ullrich, *Exact Byte-Level Probabilities from Tokenized Language Models for
+# FIM-Tasks and Model Ensembles* (ICLR 2025), catalog id 22.
+#
+# **Claims under test.**
+# 1. *Tokenization bias* (Sec. 3): conditioning a tokenized LM on a prompt's tokens and reading the next byte off the
+#    next token gives a next-byte law that differs substantially from the data's, even for a good token model.
+# 2. The Byte-Token Representation Lemma (Sec. 4, Prop. 4.2) turns the token LM into an equivalent byte-level one: the
+#    probability of a byte prefix is the sum over its *covers*; next-byte laws follow zero-shot and remove the bias.
+# 3. This beats token healing, the usual fix for prompts that end inside a token (Sec. 5.1).
+# 4. The cover sum is exact (checked here to numerical precision against brute-force enumeration).
+#
+# **Replicated here** (analogue of the paper's Markov-chain experiment): a random first-order Markov chain over
+# `a, b, c` with a known next-character law; a 16-token BPE trained on its output; a count-based token n-gram (order
+# chosen on held-out text) as the tokenized LM; 200 prompts per seed, 3 seeds (random chains).
+# **Not replicated:** the FIM coding benchmarks (the paper's ~18% gain) and model ensembles across vocabularies (up to
+# 3.7%), which need large code and chat LMs and their benchmarks; the token LM is an n-gram, not a transformer.
+#
+# The claims and their verdict rules are fixed in `claims.py` (shown by the setup cell) before anything is measured.
+
+# %% tags=["parameters"]
+PROFILE = "default"  # the params/<profile>.yaml that overrides these values
+SEEDS = [0, 1, 2]  # independent runs: a new random chain, sample, tokenizer and prompts each
+ALPHABET = "abc"  # the chain's states (one byte each)
+CONCENTRATION = 0.5  # Dirichlet concentration of the chain's rows (small: peaked, strongly structured)
+TRAIN_CHARS = 500000  # characters the tokenizer and the token LM are trained on
+VALID_CHARS = 50000  # held-out characters that choose the n-gram order
+VOCAB = 16  # BPE vocabulary size (alphabet included)
+ORDERS = [1, 2, 3]  # n-gram orders to choose from
+N_PROMPTS = 200  # prompts per seed
+PROMPT_LEN = [20, 40]  # prompt lengths are drawn uniformly from [low, high)
+BACKOFF = 3  # prompt tokens re-read through the cover sum (the rest stay fixed)
+EXACT_LEN = 4  # string length of the brute-force exactness check (V ** EXACT_LEN token sequences)
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from papers.byte_probs_2024.claims import CLAIMS
+from papers.byte_probs_2024.method import (
+    MarkovChain,
+    NGramLM,
+    brute_force_prefix_probs,
+    exact_next_char,
+    total_variation,
+)
+from shared.claims import Measurement, evaluate_claims, preregister, verdict_table
+from shared.results import start_run
+from shared.tokenization import ByteVocab, naive_next_byte, prefix_probability, token_healing_next_byte, train
+
+run = start_run("byte_probs_2024", globals(), seeds=SEEDS)
+pd.options.display.float_format = "{:.4g}".format
+preregister(CLAIMS)
+
+
+def chunked(text, size):
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+# %% [markdown]
+# ## Sanity checks
+# The chain's sampler reproduces its transition matrix; BPE tokens spell the text back; the n-gram's next-token laws
+# sum to one in every context.
+
+# %% tags=["nbval-check-output"]
+rng = np.random.default_rng(999)
+chain = MarkovChain.random(ALPHABET, rng, CONCENTRATION)
+text = chain.sample(200_000, rng)
+idx = np.array([ALPHABET.index(c) for c in text])
+emp = np.zeros((len(ALPHABET),) * 2)
+np.add.at(emp, (idx[:-1], idx[1:]), 1)
+assert np.abs(emp / emp.sum(1, keepdims=True) - chain.transition).max() < 0.01
+tok = train(chunked(text, 64), VOCAB, pretokenizer="none", alphabet=list(ALPHABET))
+assert tok.decode_bytes(tok.encode(text[:3000])) == text[:3000].encode()
+lm = NGramLM(2, tok.vocab_size).fit(tok.encode_batch(chunked(text, 256)))
+assert all(abs(lm((t,)).sum() - 1) < 1e-12 for t in range(tok.vocab_size)) and abs(lm(()).sum() - 1) < 1e-12
+print(f"sampler, BPE round trip and n-gram normalisation: ok ({tok.vocab_size} tokens, "
+      f"longest {max(len(b) for b in tok.token_bytes)} bytes)")  # fmt: skip
+
+# %% [markdown]
+# ## Experiment
+# For each seed: sample the chain, train the BPE, fit n-grams of each order and keep the one with the best held-out
+# bits per character, check the cover sum against brute force on every string of `EXACT_LEN` characters, then
+# predict the next byte after random prompts three ways and compare with the chain's true law.
+
+# %%
+rows, order_rows, exact_rows = [], [], []
+for seed in SEEDS:
+    rng = np.random.default_rng(seed)
+    chain = MarkovChain.random(ALPHABET, rng, CONCENTRATION)
+    train_text, valid_text = chain.sample(TRAIN_CHARS, rng), chain.sample(VALID_CHARS, rng)
+    tok = train(chunked(train_text, 64), VOCAB, pretokenizer="none", alphabet=list(ALPHABET))
+    streams = tok.encode_batch(chunked(train_text, 256))
+    valid = tok.encode_batch(chunked(valid_text, 256))
+    best = None
+    for order in ORDERS:
+        cand = NGramLM(order, tok.vocab_size).fit(streams)
+        nll = -sum(np.log2(cand(tuple(ids[:i]))[t]) for ids in valid for i, t in enumerate(ids))
+        order_rows.append({"seed": seed, "order": order, "bits_per_char": nll / len(valid_text)})
+        if best is None or nll < best[0]:
+            best = (nll, order, cand)
+    _, order, lm = best
+    vocab = ByteVocab(tok.token_bytes, tok.special_ids)
+
+    # exactness: cover sums against brute-force enumeration, and the law of total probability
+    brute = brute_force_prefix_probs(lm, tok.token_bytes, EXACT_LEN)
+    cover_err = max(abs(prefix_probability(lm, vocab, s) - p) for s, p in brute.items())
+    exact_rows.append({"seed": seed, "order": order, "strings": len(brute), "max_cover_error": cover_err,
+                       "total_minus_one": abs(sum(brute.values()) - 1)})  # fmt: skip
+
+    prefixes = {vocab.token_bytes[i] for i in vocab.ids}
+    for j in range(N_PROMPTS):
+        prompt = chain.sample(int(rng.integers(*PROMPT_LEN)), rng)
+        truth = chain.next_char(prompt)
+        ids = tuple(tok.encode(prompt))
+        last = tok.token_bytes[ids[-1]]
+        # the prompt "ends inside a token" when its last token is a proper prefix of another token
+        extendable = any(b != last and b.startswith(last) for b in prefixes)
+        for method, dist in (("naive", naive_next_byte(lm, vocab, ids)),
+                             ("token healing", token_healing_next_byte(lm, vocab, ids)),
+                             ("exact (cover sum)", exact_next_char(lm, vocab, tok, prompt, BACKOFF))):  # fmt: skip
+            rows.append({"seed": seed, "prompt": j, "method": method, "extendable_end": extendable,
+                         "tv": total_variation(dist, truth)})  # fmt: skip
+
+tv = pd.DataFrame(rows)
+orders = pd.DataFrame(order_rows)
+exactness = pd.DataFrame(exact_rows)
+table = tv.pivot_table(index="method", columns="extendable_end", values="tv", aggfunc="mean")
+table.columns = [f"ends inside a token: {c}" for c in table.columns]
+table.assign(all_prompts=tv.groupby("method").tv.mean()).round(4)
+
+# %% [markdown]
+# ## Paper vs ours
+
+# %% tags=["nbval-check-output"]
+per_seed = tv.groupby(["seed", "method"]).tv.mean().unstack()
+measurements = {
+    "tokenization-bias": Measurement.from_samples(per_seed["naive"]),
+    "exact-removes-bias": Measurement.from_samples(per_seed["exact (cover sum)"]),
+    "exact-beats-healing": Measurement.from_samples(per_seed["token healing"] / per_seed["exact (cover sum)"]),
+    # floored at 1e-14, the float64 resolution of these sums: the last bits of round-off vary between CPUs
+    "cover-sum-exact": max(exactness.max_cover_error.max(), exactness.total_minus_one.max(), 1e-14),
+}
+claim_results = evaluate_claims(CLAIMS, measurements)
+verdict_table(claim_results)
+
+# %% [markdown]
+# The n-gram order chosen per seed (held-out bits per character) and the exactness check; errors are shown as
+# "below 1e-12" so that the cell's text does not depend on floating-point round-off.
+
+# %% tags=["nbval-check-output"]
+shown = exactness.assign(
+    max_cover_error=np.where(exactness.max_cover_error < 1e-12, "< 1e-12", exactness.max_cover_error.map("{:.2e}".format)),
+    total_minus_one=np.where(exactness.total_minus_one < 1e-12, "< 1e-12", exactness.total_minus_one.map("{:.2e}".format)),
+)  # fmt: skip
+shown.set_index("seed")
+
+# %% [markdown]
+# ## Plots
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+ax = axes[0]
+methods = ["naive", "token healing", "exact (cover sum)"]
+data = [tv[tv.method == m].tv.values for m in methods]
+ax.boxplot(data, tick_labels=methods, showfliers=False)
+ax.set(ylabel="TV distance to the true next-character law", title="Next-byte prediction after a prompt")
+ax = axes[1]
+for m in methods:
+    grp = tv[tv.method == m].groupby("extendable_end").tv.mean()
+    ax.plot(["no", "yes"], [grp.get(False, np.nan), grp.get(True, np.nan)], "o-", label=m)
+ax.set(xlabel="prompt ends inside a token", ylabel="mean TV", title="Where the bias comes from")
+ax.legend(fontsize=8)
+fig.tight_layout()
+run.save_figure(fig, "byte_probs")
+plt.show()
+
+# %% [markdown]
+# ## Verdict
+
+# %% tags=["nbval-check-output"]
+record = run.finish(claim_results)
+
+# %% [markdown]
+# ## Discussion
+# *Default run* (3 random chains, 200 prompts each): the naive next-byte law is wrong in a structured way. When the
+# prompt's last token could have been the start of a longer token, the token LM has learned that the next token never
+# completes it (BPE would have merged it), so the bytes that would do so get almost no probability: the naive TV to the
+# chain's law is 0.65 on those prompts and 0.005 on the others, as in the paper's Markov-chain example. The cover sum
+# asks the question at the byte level, summing over every way the model could have spelled the prompt's tail, and
+# brings the TV down to 0.008, the n-gram's own estimation error. Token healing fixes only the last token and stays at
+# 0.18 on the affected prompts; its ratio to the exact method is large on average (about 20x) but varies so much
+# between chains that the 3-seed interval is uninformative, hence *inconclusive*. The exactness check is an identity
+# of the lemma: cover sums and brute-force enumeration agree to round-off (below 1e-14). The `full` profile (5 chains,
+# 24 tokens, 2M training characters, 500 prompts each) gives the same verdicts: naive TV 0.37, exact 0.007, token
+# healing 0.14.

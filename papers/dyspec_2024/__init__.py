@@ -1,0 +1,1 @@
+"""DySpec: Faster Speculative Decoding with Dynamic Token Tree Structure (catalog id 126)."""

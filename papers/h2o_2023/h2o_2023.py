@@ -1,0 +1,196 @@
+# %% [markdown]
+# # H2O (arXiv:2306.14048): a KV cache of heavy hitters plus recent tokens keeps quality at 20% of the memory
+#
+# Zhang et al., *H2O: Heavy-Hitter Oracle for Efficient Generative Inference of Large Language Models*
+# (NeurIPS 2023), catalog id 66.
+#
+# **Claims under test.**
+# 1. Attention is concentrated: a small set of "heavy hitter" tokens collects most of the accumulated attention
+#    (Sec. 3.1, Fig. 2).
+# 2. Evicting everything but the heavy hitters and a recent window (H2O) at a 20% budget keeps the full cache's
+#    quality (Sec. 5.1, Fig. 4).
+# 3. The local window alone at the same budget does much worse (Fig. 4).
+# 4. The heavy hitters are what matters: the same recent window with random other tokens degrades (Sec. 3.2).
+#
+# **Replicated here (scaled-down):** all four on SmolLM2-135M (pretrained, from the zoo) streaming real text (KJV books),
+# every policy a unit of the shared KV-cache engine `shared.kvcache`, H2O's scores accumulated per key-value head from
+# the attention weights of every step. StreamingLLM (4 sinks + window) is shown beside it.
+# **Not replicated:** lm-eval-harness / HELM task accuracies on OPT, LLaMA and GPT-NeoX (models not available offline),
+# the throughput comparison with DeepSpeed Zero-Inference, Accelerate and FlexGen (GPU offloading systems), and the
+# submodular-guarantee theory. Decode cost against transformers' `DynamicCache` is measured and printed, not judged.
+#
+# The claims and their verdict rules are fixed in `claims.py` (shown by the setup cell) before anything is measured.
+
+# %% tags=["parameters"]
+PROFILE = "default"  # the params/<profile>.yaml that overrides these values
+SEEDS = [0]  # deterministic apart from random eviction, which is seeded; documents give the intervals
+MODEL = "smollm2-135m-instruct"  # zoo model
+BOOKS = ["Ge", "Mat", "Isa"]  # KJV books, the first DOC_TOKENS tokens of each is one document
+DOC_TOKENS = 260  # tokens per document, streamed one at a time
+BUDGETS = [52]  # cache sizes compared (the claims are judged at 20% of DOC_TOKENS, which must be listed)
+HEAVY_SHARE = 0.5  # share of the budget for heavy hitters, the rest is the recent window
+TOPK_FRAC = 0.2  # heavy-hitter statistic: share of attention collected by this fraction of keys
+CHECK_TOKENS = 40  # tokens for the sanity checks on the real model
+DECODE_CONTEXTS = [128, 512]  # context lengths for the decode-cost table
+DECODE_NEW_TOKENS = 8  # timed single-token steps per context
+
+# %%
+import matplotlib.pyplot as plt
+import pandas as pd
+import torch
+
+from papers.h2o_2023.claims import CLAIMS
+from papers.h2o_2023.method import h2o_policies, uniform_topk_mass
+from shared.claims import Measurement, evaluate_claims, preregister, verdict_table
+from shared.kvcache import (
+    FullCache,
+    HeavyHitter,
+    attention_maps,
+    decode_ms,
+    kjv_documents,
+    masked_nll,
+    stream_nll,
+    topk_mass,
+)
+from shared.models import load
+from shared.results import start_run
+
+run = start_run("h2o_2023", globals(), seeds=SEEDS)
+pd.options.display.float_format = "{:.4g}".format
+preregister(CLAIMS)
+model, tok = load(MODEL)
+docs = kjv_documents(tok, BOOKS, DOC_TOKENS)  # [D, T]
+JUDGE = round(0.2 * DOC_TOKENS)  # the 20% budget the claims are judged at
+assert JUDGE in BUDGETS, f"BUDGETS must contain the 20% budget {JUDGE}"
+
+# %% [markdown]
+# ## Sanity checks
+# On the real model: with a budget above the document length H2O evicts nothing, so its losses must equal the dense
+# model's, and its accumulated scores must equal the column sums of the full attention matrices (summed over the query
+# heads of each key-value head).
+
+# %% tags=["nbval-check-output"]
+check = docs[0, :CHECK_TOKENS]
+h2o = HeavyHitter(budget=CHECK_TOKENS + 1, n_recent=4)
+streamed = stream_nll(model, check, h2o)
+dense_check = masked_nll(model, check, FullCache())
+assert (streamed.nll - dense_check).abs().max() < 1e-3, "H2O without eviction differs from the dense model"
+attn = attention_maps(model, check[:-1])  # [L, Hq, T-1, T-1]
+L, Hq, T1, _ = attn.shape
+Hkv = model.config.num_key_value_heads
+cols = attn.view(L, Hkv, Hq // Hkv, T1, T1).sum(2).sum(2)  # [L, Hkv, T-1]
+worst = max((h2o.acc[i][0] - cols[i]).abs().max().item() for i in range(L))
+assert worst < 1e-3, f"accumulated scores differ from the attention column sums by {worst:.2e}"
+print(f"no-eviction H2O == dense model; accumulated scores == attention column sums ({L} layers, {Hkv} KV heads)")
+
+# %% [markdown]
+# ## Experiment
+# The heavy-hitter statistic on each document, then every policy streamed over the documents (read side by side as a
+# batch; each document evicts by its own scores).
+
+# %%
+with torch.no_grad():
+    concentration = [topk_mass(attention_maps(model, d), TOPK_FRAC).mean().item() for d in docs]
+    dense = masked_nll(model, docs, FullCache())  # [D, T-1]
+rows = []
+nll = {}
+for budget in BUDGETS:
+    for name, policy in h2o_policies(budget, HEAVY_SHARE).items():
+        if policy.is_static:
+            nll[budget, name] = masked_nll(model, docs, policy)
+        else:
+            nll[budget, name] = stream_nll(model, docs, policy).nll
+        ppl = nll[budget, name][:, budget + 1 :].mean(-1).exp()
+        full = dense[:, budget + 1 :].mean(-1).exp()
+        rows += [{"budget": budget, "policy": name, "book": b, "ppl": p, "ppl_full": f}
+                 for b, p, f in zip(BOOKS, ppl.tolist(), full.tolist())]  # fmt: skip
+results = pd.DataFrame(rows)
+results["vs_full"] = results.ppl / results.ppl_full
+
+# %% tags=["nbval-check-output"]
+results.pivot_table(index=["budget", "policy"], columns="book", values="ppl")[BOOKS].round(3)
+
+# %% [markdown]
+# ## Paper vs ours
+
+# %% tags=["nbval-check-output"]
+at = results[results.budget == JUDGE].pivot(index="book", columns="policy", values="ppl").loc[BOOKS]
+full = results[results.budget == JUDGE].groupby("book").ppl_full.first().loc[BOOKS]
+measurements = {
+    "heavy-hitters": Measurement.from_samples(concentration),
+    "h2o-matches-full": Measurement.from_samples(at["H2O"] / full),
+    "h2o-beats-local": Measurement.from_samples(at["local window"] / at["H2O"]),
+    "heavy-hitters-matter": Measurement.from_samples(at["random + recent"] / at["H2O"]),
+}
+claim_results = evaluate_claims(CLAIMS, measurements)
+print(f"uniform causal attention would put {uniform_topk_mass(DOC_TOKENS, TOPK_FRAC):.3f} on the top "
+      f"{TOPK_FRAC:.0%} of keys")  # fmt: skip
+verdict_table(claim_results)
+
+# %% [markdown]
+# ## Cost: decode time and cache memory
+# Milliseconds per decoded token (median of `DECODE_NEW_TOKENS` steps) after a random context: transformers' own
+# `DynamicCache` (baseline) against the engine's H2O at the judged budget. H2O needs the attention weights of every
+# step, so it runs eager attention plus a top-k and a gather per layer. Printed, not judged (timings vary).
+
+# %%
+cost = []
+for ctx in DECODE_CONTEXTS:
+    for name, policy in [("DynamicCache (transformers)", None), (f"engine, H2O {JUDGE}", h2o_policies(JUDGE)["H2O"]),
+                         (f"engine, StreamingLLM {JUDGE}", h2o_policies(JUDGE)["StreamingLLM"])]:  # fmt: skip
+        ms, nbytes = decode_ms(model, ctx, policy, new_tokens=DECODE_NEW_TOKENS, vocab=tok.vocab_size)
+        cost.append({"context": ctx, "cache": name, "ms_per_token": ms, "cache_MiB": nbytes / 2**20})
+cost = pd.DataFrame(cost)
+base = cost[cost.cache.str.startswith("DynamicCache")].set_index("context").ms_per_token
+cost["vs_DynamicCache"] = cost.ms_per_token / cost.context.map(base)
+cost.round(3)
+
+# %% [markdown]
+# ## Plots
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+ax = axes[0]
+with torch.no_grad():
+    acc = attention_maps(model, docs[0]).sum(2).flatten(0, 1)  # [L*H, T] accumulated attention per key
+shares = (acc / acc.sum(-1, keepdim=True)).sort(-1, descending=True).values.mean(0)
+ax.loglog(range(1, len(shares) + 1), shares.numpy())
+ax.set(xlabel="key rank by accumulated attention", ylabel="share of attention",
+       title=f"Accumulated attention per key ({BOOKS[0]}, mean over heads)")  # fmt: skip
+ax = axes[1]
+window = 32
+for name in ["H2O", "local window", "StreamingLLM", "random + recent"]:
+    smooth = nll[JUDGE, name].mean(0).unfold(0, window, 1).mean(-1).exp()
+    ax.plot(range(window, window + len(smooth)), smooth, label=name)
+smooth = dense.mean(0).unfold(0, window, 1).mean(-1).exp()
+ax.plot(range(window, window + len(smooth)), smooth, "k--", label="full cache")
+ax.axvline(JUDGE, color="gray", ls=":", label="cache full")
+ax.set(yscale="log", xlabel="token position", ylabel=f"PPL ({window}-token moving window)",
+       title=f"Streaming with a {JUDGE}-token cache (20%)")  # fmt: skip
+ax.legend(fontsize=8)
+fig.tight_layout()
+run.save_figure(fig, "h2o")
+plt.show()
+
+# %% [markdown]
+# ## Verdict
+
+# %% tags=["nbval-check-output"]
+record = run.finish(claim_results)
+
+# %% [markdown]
+# ## Discussion
+# *Default run* (SmolLM2-135M, 3 KJV documents of 260 tokens streamed token by token, cache 52 = 20%). Attention is
+# concentrated, but less than the paper's OPT figures suggest: the top 20% of keys collect 0.76 of the accumulated
+# attention (uniform causal attention would give 0.52), between the partial and the full bar, hence *partially
+# reproduced*. Heavy hitters carry the quality: with the same 26-token recent window, random tokens in place of the
+# heavy hitters raise the perplexity 4.8-8.3x over H2O (*reproduced*). H2O itself stays close to the full cache (1.10x
+# on average, interval 0.99-1.21: *inconclusive* against the 1.1 bar), and the local window is 5.4-14.6x worse than H2O
+# in every document, but three documents give an interval too wide to clear the bar (*inconclusive*). StreamingLLM at
+# the same budget is close to H2O (slightly worse on two documents, equal on the third): on this model the first token
+# is the dominant heavy hitter, so much of H2O's gain over the local window is the attention sink.
+#
+# The recorded run used 1 CPU thread (`TOKEN_PAPERS_THREADS=1`): on the shared, overloaded machine the default 2
+# threads made every decode step about 30x slower. Decode cost at this budget is 1.05-1.07x a plain `DynamicCache`
+# step (eager attention, top-k and gather per layer), inside the 1.15x target, but not faster at 512 tokens: for a
+# 135M model on CPU the MLPs dominate a step, so shrinking the cache from 512 to 52 tokens saves memory (10x), not time.

@@ -1,0 +1,1 @@
+"""Recursive Speculative Decoding: Accelerating LLM Inference via Sampling Without Replacement (catalog id 127)."""

@@ -1,0 +1,1 @@
+"""SpecTr: Fast Speculative Decoding via Optimal Transport (catalog id 43)."""

@@ -1,0 +1,1 @@
+"""Efficient Streaming Language Models with Attention Sinks (catalog id 87)."""

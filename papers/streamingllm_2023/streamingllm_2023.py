@@ -1,0 +1,215 @@
+# %% [markdown]
+# # StreamingLLM (arXiv:2309.17453): keeping a few initial "attention sink" tokens rescues window attention
+#
+# Xiao, Tian, Chen, Han & Lewis, *Efficient Streaming Language Models with Attention Sinks* (ICLR 2024), catalog id 87.
+#
+# **Claims under test.**
+# 1. Layers above the bottom two dump much of their attention on the initial token, whatever it is (Sec. 3.1, Fig. 2).
+# 2. Window attention (keep only the most recent KV) collapses once the first tokens are evicted (Table 1, Fig. 3).
+# 3. Keeping 4 initial tokens plus the window (StreamingLLM) restores the perplexity of the sliding window with
+#    re-computation, at constant cache size (Table 1).
+# 4. Four sink tokens suffice (eight do not help), one recovers less (Table 2).
+#
+# **Replicated here (scaled-down):** all four on SmolLM2-135M (a pretrained Llama-architecture model from the zoo) over
+# real text (KJV books, one document per book), with a 64-token cache over 256-token documents by default; every policy
+# runs on the shared KV-cache engine `shared.kvcache`. The cache-size-constant memory and the decode cost against
+# transformers' own `DynamicCache` are measured too (not as claims: timings are not deterministic).
+# **Not replicated:** streaming past the training length to millions of tokens (Fig. 5; CPU budget), the
+# pre-training with a dedicated learnable sink token (Sec. 3.3, Table 3; needs 160M-parameter pre-training runs), the
+# StreamEval QA benchmark and the 22.2x speed-up over re-computation on GPUs.
+#
+# The claims and their verdict rules are fixed in `claims.py` (shown by the setup cell) before anything is measured.
+
+# %% tags=["parameters"]
+PROFILE = "default"  # the params/<profile>.yaml that overrides these values
+SEEDS = [0]  # everything here is deterministic; documents, not seeds, give the intervals
+MODEL = "smollm2-135m-instruct"  # zoo model
+BOOKS = ["Ge", "Mat", "Isa"]  # KJV books, the first DOC_TOKENS tokens of each is one document
+DOC_TOKENS = 256  # tokens per document
+CACHE = 64  # KV-cache size (tokens kept after every step, sinks included)
+SINK_COUNTS = [0, 1, 4, 8]  # initial tokens kept, at the same total CACHE (0 = window attention)
+RECOMPUTE_STRIDE = 24  # re-computation baseline scored at every RECOMPUTE_STRIDE-th token
+ATTN_TOKENS = 128  # tokens per document for the attention maps
+CHECK_TOKENS = 64  # tokens streamed one at a time to check the one-pass fast path
+CHECK_CACHE = 16  # cache size for that check
+DECODE_CONTEXTS = [128, 512]  # context lengths for the decode-cost table
+DECODE_NEW_TOKENS = 8  # timed single-token steps per context
+CACHE_POSITION_TOKENS = 0  # >0: also stream this many tokens with the paper's in-cache positions (slow)
+
+# %%
+import matplotlib.pyplot as plt
+import pandas as pd
+import torch
+
+from papers.streamingllm_2023.claims import CLAIMS
+from papers.streamingllm_2023.method import ppl_after, sink_share
+from shared.claims import Measurement, evaluate_claims, preregister, verdict_table
+from shared.kvcache import (
+    FullCache,
+    SinkWindow,
+    attention_maps,
+    decode_ms,
+    kjv_documents,
+    masked_nll,
+    recompute_nll,
+    sink_mass,
+    stream_nll,
+)
+from shared.models import load
+from shared.results import start_run
+
+run = start_run("streamingllm_2023", globals(), seeds=SEEDS)
+pd.options.display.float_format = "{:.4g}".format
+preregister(CLAIMS)
+model, tok = load(MODEL)
+docs = kjv_documents(tok, BOOKS, DOC_TOKENS)  # [D, T]
+FIRST = CACHE + 1  # first query position that misses an evicted token
+
+# %% [markdown]
+# ## Sanity checks
+# The experiment evaluates every static policy in one forward pass with an attention mask. Here the engine's reference
+# path (read token by token into a real cache, evict by top-k + gather after every step) must give the same
+# per-token losses, for the dense cache and for StreamingLLM (window attention is the same code with 0 sinks).
+
+# %% tags=["nbval-check-output"]
+check = docs[0, :CHECK_TOKENS]
+for policy in [FullCache(), SinkWindow(budget=CHECK_CACHE, n_sink=4)]:
+    streamed = stream_nll(model, check, policy, fast=False)
+    diff = (streamed.nll - masked_nll(model, check, policy)).abs().max().item()
+    assert diff < 1e-3, f"{policy}: streaming and one-pass losses differ by {diff:.2e}"
+    assert streamed.cache_tokens.max() == (policy.budget or CHECK_TOKENS - 1)
+print(
+    f"streamed cache == one-pass mask for the full cache and StreamingLLM over {CHECK_TOKENS} tokens (max |diff| < 1e-3 nats)"
+)
+
+# %% [markdown]
+# ## Experiment
+# Per-token losses of every cache configuration on every document, the re-computation baseline on a subset of
+# positions, and the attention maps.
+
+# %%
+with torch.no_grad():
+    dense = masked_nll(model, docs, FullCache())  # [D, T-1]
+    by_sinks = {s: masked_nll(model, docs, SinkWindow(budget=CACHE, n_sink=s)) for s in SINK_COUNTS}
+    targets = list(range(FIRST, DOC_TOKENS - 1, RECOMPUTE_STRIDE))
+    # re-computation sees the same number of tokens as a StreamingLLM query: CACHE cached + itself
+    recompute = recompute_nll(model, docs, CACHE + 1, targets)  # [D, N]
+    attn = torch.stack([attention_maps(model, d[:ATTN_TOKENS]) for d in docs])  # [D, L, H, T, T]
+
+rows = [{"book": b, "config": "dense", "ppl": p} for b, p in zip(BOOKS, ppl_after(dense, FIRST).tolist())]
+for s, nll in by_sinks.items():
+    rows += [{"book": b, "config": f"{s}+{CACHE - s}", "ppl": p} for b, p in zip(BOOKS, ppl_after(nll, FIRST).tolist())]
+ppl = pd.DataFrame(rows).pivot(index="config", columns="book", values="ppl")[BOOKS]
+ppl.loc[["dense"] + [f"{s}+{CACHE - s}" for s in SINK_COUNTS]].round(3)
+
+# %% [markdown]
+# Perplexity over the tokens read after the first eviction (`s+w` = `s` initial tokens + `w` recent ones); the
+# re-computation baseline and StreamingLLM at the same positions:
+
+# %% tags=["nbval-check-output"]
+at_targets = {"recompute": recompute, "streaming 4+w": by_sinks[4][:, targets], "window 0+w": by_sinks[0][:, targets],
+              "dense": dense[:, targets]}  # fmt: skip
+sub = pd.DataFrame({k: v.double().mean(-1).exp().tolist() for k, v in at_targets.items()}, index=BOOKS).T
+sub.round(3)
+
+# %% [markdown]
+# ## Paper vs ours
+
+# %% tags=["nbval-check-output"]
+shares = [sink_share(a) for a in attn]
+measurements = {
+    "initial-token-sink": Measurement.from_samples(shares),
+    "window-collapse": Measurement.from_samples(ppl.loc[f"0+{CACHE}"] / ppl.loc["dense"]),
+    "sinks-restore": Measurement.from_samples(sub.loc["streaming 4+w"] / sub.loc["recompute"]),
+    "four-sinks-enough": Measurement.from_samples(ppl.loc[f"4+{CACHE - 4}"] / ppl.loc[f"8+{CACHE - 8}"]),
+    "one-sink-not-enough": Measurement.from_samples(ppl.loc[f"1+{CACHE - 1}"] / ppl.loc[f"4+{CACHE - 4}"]),
+}
+claim_results = evaluate_claims(CLAIMS, measurements)
+verdict_table(claim_results)
+
+# %% [markdown]
+# ## Cost: decode time and cache memory
+# Milliseconds per decoded token (median of `DECODE_NEW_TOKENS` steps) after a random context, for transformers' own
+# `DynamicCache` (the baseline), the engine with the full cache, and StreamingLLM at cache `CACHE`. Timings depend on
+# the machine and its load: they are printed, not judged, and this cell is not compared by CI.
+
+# %%
+cost = []
+for ctx in DECODE_CONTEXTS:
+    for name, policy in [("DynamicCache (transformers)", None), ("engine, full cache", FullCache()),
+                         (f"engine, StreamingLLM 4+{CACHE - 4}", SinkWindow(budget=CACHE, n_sink=4))]:  # fmt: skip
+        ms, nbytes = decode_ms(model, ctx, policy, new_tokens=DECODE_NEW_TOKENS, vocab=tok.vocab_size)
+        cost.append({"context": ctx, "cache": name, "ms_per_token": ms, "cache_MiB": nbytes / 2**20})
+cost = pd.DataFrame(cost)
+base = cost[cost.cache.str.startswith("DynamicCache")].set_index("context").ms_per_token
+cost["vs_DynamicCache"] = cost.ms_per_token / cost.context.map(base)
+cost.round(3)
+
+# %% [markdown]
+# With the paper's own position scheme (positions counted inside the cache, keys re-rotated on eviction), streamed
+# token by token: only in profiles with `CACHE_POSITION_TOKENS > 0`.
+
+# %%
+if CACHE_POSITION_TOKENS:
+    pos_rows = []
+    for b, d in zip(BOOKS, docs):
+        for scheme in ["original", "cache"]:
+            r = stream_nll(model, d[:CACHE_POSITION_TOKENS], SinkWindow(budget=CACHE, n_sink=4), positions=scheme)
+            pos_rows.append({"book": b, "positions": scheme, "ppl": float(r.nll[FIRST:].mean().exp())})
+    display(pd.DataFrame(pos_rows).pivot(index="positions", columns="book", values="ppl").round(3))  # noqa: F821
+
+# %% [markdown]
+# ## Plots
+
+# %%
+fig, axes = plt.subplots(1, 3, figsize=(16, 4.2))
+ax = axes[0]
+heat = sink_mass(attn.mean(0), 0, skip=16)  # [L, H]
+im = ax.imshow(heat.T, aspect="auto", cmap="viridis", vmin=0, vmax=1)
+ax.set(xlabel="layer", ylabel="head", title="Attention on the initial token (mean over queries)")
+fig.colorbar(im, ax=ax)
+
+ax = axes[1]
+window = 32
+for label, nll in [("dense", dense), (f"window 0+{CACHE}", by_sinks[0]), (f"StreamingLLM 4+{CACHE - 4}", by_sinks[4])]:
+    smooth = nll.mean(0).unfold(0, window, 1).mean(-1).exp()
+    ax.plot(range(window, window + len(smooth)), smooth, label=label)
+ax.axvline(CACHE, color="gray", ls=":", label="cache full")
+ax.set(yscale="log", xlabel="token position", ylabel=f"PPL ({window}-token moving window)",
+       title="Streaming perplexity, mean over documents")  # fmt: skip
+ax.legend(fontsize=8)
+
+ax = axes[2]
+mean_ppl = ppl.loc[[f"{s}+{CACHE - s}" for s in SINK_COUNTS]].mean(axis=1)
+ax.bar([str(s) for s in SINK_COUNTS], mean_ppl.values)
+ax.axhline(ppl.loc["dense"].mean(), color="k", ls="--", label="dense")
+ax.set(yscale="log", xlabel=f"initial tokens kept (total cache {CACHE})", ylabel="PPL after first eviction",
+       title="How many sinks are needed")  # fmt: skip
+ax.legend()
+fig.tight_layout()
+run.save_figure(fig, "streaming")
+plt.show()
+
+# %% [markdown]
+# ## Verdict
+
+# %% tags=["nbval-check-output"]
+record = run.finish(claim_results)
+
+# %% [markdown]
+# ## Discussion
+# *Default run* (SmolLM2-135M, 3 KJV documents of 256 tokens, cache 64). The attention sink is there: in layers 2-29,
+# queries put 0.43 of their attention on the first token on average (a plain word such as "In", not a special token),
+# which is the paper's Fig. 2 observation. Window attention collapses once the first tokens leave the cache in every
+# document: its perplexity over the tokens read after the first eviction is 4.6x (Genesis), 11.1x (Matthew) and 3.4x
+# (Isaiah) the dense model's, and keeping 4 initial tokens brings it back to 1.23x, 1.02x and 1.05x of dense with the
+# same 64-token cache. StreamingLLM comes within a few percent of re-computing the window from scratch on average
+# (1.19x, 1.01x, 0.89x), and one sink already recovers most of the loss (1 vs 4 sinks: 1.04x; 4 vs 8: 1.01x).
+#
+# By the pre-registered rules only the sink claim is *reproduced*; the others are *inconclusive*: with three documents
+# the Student-t interval is 4.3 standard errors wide on each side, and the documents differ a lot (Isaiah's opening is
+# hard for this model: dense PPL 38), so every interval straddles a bar even where all three documents point the
+# paper's way. The re-computation baseline is also noisy at 8 scored positions per document. The `full` profile (6
+# documents of 1,024 tokens, cache 256) is the run that can decide them; it was not run in this wave. The paper's 950x
+# collapse comes from 1-4k caches on 20k-token texts, where the failure compounds; a 64-token cache over 256 tokens
+# cannot show that magnitude, only the direction.

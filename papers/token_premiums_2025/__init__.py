@@ -1,0 +1,1 @@
+"""Explaining and Mitigating Crosslingual Tokenizer Inequities (catalog id 9)."""

@@ -1,0 +1,1 @@
+"""Toward a Theory of Tokenization in LLMs (catalog id 189)."""

@@ -1,0 +1,74 @@
+"""Tests of the switching source, the unigram-over-tokens score and the tiny transformer."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from papers.tokenization_theory_2024.method import (
+    SwitchingSource,
+    TinyLM,
+    binary_entropy,
+    chunks,
+    encode_chunked,
+    evaluate,
+    to_text,
+    unigram_ce_per_char,
+)
+from shared.tokenization import train
+
+
+def test_closed_forms():
+    assert binary_entropy(0.5) == 1 and binary_entropy(0.0) == 0
+    s = SwitchingSource(2, 0.8, 0.8)
+    assert s.stationary == (0.5, 0.5) and s.unigram_entropy == 1
+    assert s.entropy_rate == pytest.approx(0.7219280948873623)
+    t = SwitchingSource(3, 0.2, 0.6)
+    assert t.stationary == pytest.approx((0.75, 0.25))
+    assert t.entropy_rate == pytest.approx(0.75 * binary_entropy(0.2) + 0.25 * binary_entropy(0.6))
+
+
+@pytest.mark.parametrize("k,p,q", [(1, 0.3, 0.6), (2, 0.8, 0.8), (4, 0.1, 0.9)])
+def test_sample_statistics_match_the_definition(k, p, q):
+    # 400k draws: flip frequencies within 5 standard errors of p and q, log-loss within 2% of the entropy rate
+    s = SwitchingSource(k, p, q)
+    x = s.sample(400_000, np.random.default_rng(0))
+    prev, cur = x[:-k], x[k:]
+    for state, rate in ((0, p), (1, q)):
+        sel = prev == state
+        freq = (cur[sel] != state).mean()
+        assert abs(freq - rate) < 5 * math.sqrt(rate * (1 - rate) / sel.sum())
+    assert x.mean() == pytest.approx(s.stationary[1], abs=0.01)
+    assert s.optimal_ce(x) == pytest.approx(s.entropy_rate, rel=0.02)
+
+
+def test_unigram_over_character_tokens_is_the_character_entropy():
+    ids = [0, 1, 1, 1] * 100
+    assert unigram_ce_per_char(ids, ids, 400, 2) == pytest.approx(binary_entropy(0.75), abs=0.01)
+    # a token spelling 4 characters, always the same: almost free per character
+    assert unigram_ce_per_char([5] * 100, [5] * 100, 400, 8) < 0.05
+
+
+def test_bpe_on_the_source_compresses_and_round_trips():
+    text = to_text(SwitchingSource(2, 0.8, 0.8).sample(50_000, np.random.default_rng(1)))
+    tok = train(chunks(text, 64), 64, pretokenizer="none", alphabet=["0", "1"])
+    ids = encode_chunked(tok, text[:10_000])
+    assert tok.decode_bytes(ids) == text[:10_000].encode()
+    assert 10_000 / len(ids) > 4  # 64 tokens compress this source more than 4x
+
+
+def test_tiny_lm_is_causal_and_evaluate_is_a_per_char_log_loss():
+    torch.manual_seed(0)
+    model = TinyLM(5, dim=16, layers=1, heads=2, ctx=16).eval()
+    x = torch.randint(0, 5, (2, 16))
+    y = x.clone()
+    y[:, 10:] = (y[:, 10:] + 1) % 5
+    with torch.no_grad():
+        torch.testing.assert_close(model(x)[:, :10], model(y)[:, :10])
+    # an untrained head outputs near-uniform logits: about log2(5) bits per token, 1 token per char
+    with torch.no_grad():
+        for p in model.head.parameters():
+            p.zero_()
+    ids = np.random.default_rng(0).integers(0, 5, 1000)
+    assert evaluate(model, ids, 1000, 16) == pytest.approx(math.log2(5), rel=1e-5)

@@ -1,0 +1,184 @@
+# %% [markdown]
+# # Tokenization lets transformers learn k-th order Markov sources (arXiv:2404.08335): with tokens, near-optimal cross-entropy; without, unigram-level
+#
+# Rajaraman, Jiao & Ramchandran, *Toward a Theory of Tokenization in LLMs* (2024), catalog id 189.
+#
+# **Claims under test.** On data from a binary k-th order "switching" Markov source (k > 1):
+# 1. a transformer trained on raw characters stays at the unigram entropy (it learns incredibly slowly, or not at
+#    all) (Sec. 1, Fig. 1);
+# 2. the same transformer trained on BPE tokens gets near the entropy rate (Sec. 1, Fig. 1);
+# 3. even a *unigram* model over the tokens of a good dictionary gets near the entropy rate, where a unigram model over
+#    characters cannot (Sec. 4, Thm. 4.1 for LZW and the BPE analysis of Sec. 4.2).
+#
+# **Replicated here:** all three, scaled down: the source of Makkuva et al. with k = 2 and flip probabilities
+# p = q = 0.8 (entropy rate 0.722 bits/char, unigram entropy 1 bit), a 2-layer d = 32 transformer trained for 200
+# steps on characters and on the tokens of a 64-token BPE (3 seeds), and count-fitted unigram models over BPE
+# dictionaries of 2 to 512 tokens, on 100k training characters. The `full` profile trains 1,500 steps of 32 windows on
+# 10x more data with 5 seeds.
+# **Not replicated:** the LZW dictionary of the proofs (BPE only, the tokenizer the paper also analyses), the
+# theorems' asymptotic rates, and the paper's transformer sizes and step counts (ours train in seconds on a CPU, so
+# claim 1 is judged at the end of that budget, which the verdict table states).
+#
+# The claims and their verdict rules are fixed in `claims.py` (shown by the setup cell) before anything is measured.
+
+# %% tags=["parameters"]
+PROFILE = "default"  # the params/<profile>.yaml that overrides these values
+SEEDS = [0, 1, 2]  # independent runs: source sample, BPE training data and transformer initialisation
+K = 2  # order of the switching source: x_n depends on x_{n-K}
+P = 0.8  # P(x_n = 1 | x_{n-K} = 0)
+Q = 0.8  # P(x_n = 0 | x_{n-K} = 1)
+TRAIN_CHARS = 100000  # characters to train tokenizers, unigram models and transformers on
+TEST_CHARS = 10000  # held-out characters the bits per character are measured on
+DICT_SIZES = [2, 8, 32, 128, 512]  # BPE vocabulary sizes for the unigram-over-tokens sweep
+LM_VOCAB = 64  # BPE vocabulary of the tokenized transformer
+STEPS = 200  # transformer training steps (same budget with and without tokenization)
+BATCH = 16  # windows per step
+CTX = 64  # window length in tokens (characters for the character model)
+DIM = 32  # transformer width
+LAYERS = 2  # transformer layers
+LR = 0.003  # peak learning rate (one-cycle schedule)
+EVAL_EVERY = 50  # steps between test evaluations on the learning curve
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from papers.tokenization_theory_2024.claims import CLAIMS
+from papers.tokenization_theory_2024.method import (
+    SwitchingSource,
+    chunks,
+    encode_chunked,
+    to_text,
+    train_lm,
+    unigram_ce_per_char,
+)
+from shared.claims import Measurement, evaluate_claims, preregister, verdict_table
+from shared.results import start_run
+from shared.tokenization import train
+
+run = start_run("tokenization_theory_2024", globals(), seeds=SEEDS)
+pd.options.display.float_format = "{:.4g}".format
+source = SwitchingSource(K, P, Q)
+H, H_UNI = source.entropy_rate, source.unigram_entropy
+preregister(CLAIMS)
+
+# %% [markdown]
+# ## Sanity checks
+# The closed-form entropy rate agrees with the empirical log-loss of the true conditional law on a long sample; a
+# 2-token "BPE" (the characters themselves) is a character tokenizer, whose unigram model costs H(pi) = 1 bit/char;
+# BPE tokens spell the text back exactly.
+
+# %% tags=["nbval-check-output"]
+rng = np.random.default_rng(12345)
+check = source.sample(400_000, rng)
+assert abs(source.optimal_ce(check) / H - 1) < 0.01, source.optimal_ce(check)
+text = to_text(check)
+char_tok = train(chunks(text[:100_000], 64), 2, pretokenizer="none", alphabet=["0", "1"])
+ids = encode_chunked(char_tok, text[100_000:150_000])
+assert len(ids) == 50_000 and abs(unigram_ce_per_char(ids, ids, 50_000, 2) - H_UNI) < 0.01
+bpe = train(chunks(text[:100_000], 64), 64, pretokenizer="none", alphabet=["0", "1"])
+assert bpe.decode_bytes(encode_chunked(bpe, text[:5000])) == text[:5000].encode()
+print(f"entropy rate {H:.4f} bits/char, unigram entropy {H_UNI:.4f} bits/char (ratio {H_UNI / H:.3f})")
+
+# %% [markdown]
+# ## Experiment
+# Per seed: a fresh training and test sample; BPE dictionaries of every size trained on the training sample; the
+# unigram model over each dictionary's tokens fitted by counting; then the same transformer trained on characters
+# and on the `LM_VOCAB`-token BPE stream, with a learning curve on the test sample.
+
+# %%
+uni_rows, lm_rows, curves = [], [], []
+for seed in SEEDS:
+    rng = np.random.default_rng(seed)
+    tr, te = to_text(source.sample(TRAIN_CHARS, rng)), to_text(source.sample(TEST_CHARS, rng))
+    streams = {}
+    for v in sorted(set(DICT_SIZES) | {2, LM_VOCAB}):
+        tok = train(chunks(tr, 64), v, pretokenizer="none", alphabet=["0", "1"])
+        a, b = encode_chunked(tok, tr), encode_chunked(tok, te)
+        streams[v] = (np.array(a), np.array(b), tok.vocab_size)
+        if v in DICT_SIZES:
+            uni_rows.append({"seed": seed, "dict_size": v, "chars_per_token": len(te) / len(b),
+                             "unigram_bits_per_char": unigram_ce_per_char(a, b, len(te), tok.vocab_size)})  # fmt: skip
+    for model, v in (("characters", 2), (f"BPE-{LM_VOCAB}", LM_VOCAB)):
+        a, b, vocab = streams[v]
+        final, log = train_lm(a, b, len(te), vocab, STEPS, seed, ctx=CTX, batch=BATCH, dim=DIM, layers=LAYERS, lr=LR,
+                              eval_every=EVAL_EVERY)  # fmt: skip
+        lm_rows.append({"seed": seed, "model": model, "bits_per_char": final})
+        curves += [{"seed": seed, "model": model, **r} for r in log]
+
+unigram = pd.DataFrame(uni_rows)
+lms = pd.DataFrame(lm_rows)
+curve = pd.DataFrame(curves)
+summary = unigram.groupby("dict_size")[["chars_per_token", "unigram_bits_per_char"]].mean()
+summary["over_entropy_rate"] = summary.unigram_bits_per_char / H
+summary.round(4)
+
+# %% [markdown]
+# ## Paper vs ours
+
+# %% tags=["nbval-check-output"]
+by_seed = lms.pivot(index="seed", columns="model", values="bits_per_char")
+best_unigram = unigram.groupby("seed").unigram_bits_per_char.min()
+measurements = {
+    "chars-stuck-at-unigram": Measurement.from_samples(by_seed["characters"] / H_UNI),
+    "tokens-near-optimal": Measurement.from_samples(by_seed[f"BPE-{LM_VOCAB}"] / H),
+    "unigram-over-tokens-near-optimal": Measurement.from_samples(best_unigram / H),
+}
+claim_results = evaluate_claims(CLAIMS, measurements)
+print(f"budget: {STEPS} steps of {BATCH} x {CTX}; entropy rate {H:.4f}, unigram entropy {H_UNI:.4f} bits/char")
+verdict_table(claim_results)
+
+# %% [markdown]
+# Transformers at the end of the budget, bits per character (mean over seeds):
+
+# %% tags=["nbval-check-output"]
+lms.groupby("model").bits_per_char.agg(["mean", "std"]).round(3)
+
+# %% [markdown]
+# ## Plots
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+ax = axes[0]
+for model, grp in curve.groupby("model"):
+    m = grp.groupby("step").bits_per_char.mean()
+    ax.plot(m.index, m.values, "o-", label=f"transformer on {model}")
+ax.axhline(H_UNI, color="gray", ls="--", label="unigram entropy H(pi)")
+ax.axhline(H, color="k", ls=":", label="entropy rate")
+ax.set(xlabel="training step", ylabel="test bits per character", title=f"Switching source, k={K}, p=q={P}")
+ax.legend(fontsize=8)
+ax = axes[1]
+ax.plot(summary.index, summary.unigram_bits_per_char, "s-", label="unigram model over BPE tokens")
+ax.axhline(H_UNI, color="gray", ls="--", label="unigram over characters")
+ax.axhline(H, color="k", ls=":", label="entropy rate")
+ax.set(xscale="log", xlabel="BPE dictionary size", ylabel="held-out bits per character",
+       title="Unigram models over tokens")  # fmt: skip
+ax.legend(fontsize=8)
+fig.tight_layout()
+run.save_figure(fig, "markov_tokenization")
+plt.show()
+
+# %% [markdown]
+# ## Verdict
+
+# %% tags=["nbval-check-output"]
+record = run.finish(claim_results)
+
+# %% [markdown]
+# ## Discussion
+# *Default run* (k = 2, p = q = 0.8, 200 steps of 16 windows, 3 seeds): the contrast of the paper is there, but none
+# of the three claims clears its bar with a 3-seed interval, so all are *inconclusive*. At the end of the budget the
+# character-level transformer is at 0.94 of the unigram entropy (1 bit/char), while the same network on 64-token BPE
+# streams is at 1.08x the entropy rate (0.78 vs 0.72 bits/char): the point estimates say "partially stuck" and
+# "near-optimal", the intervals straddle the 0.95 and 1.10 bars. How stuck the character model is depends on the
+# budget. In the `full` profile (1,500 steps of 32 windows, 1M characters, 5 seeds) it breaks through completely:
+# 0.729 bits/char, within 1% of the entropy rate and better than the tokenized model (0.759, 1.05x, *reproduced*
+# there), so claim 1 is *not reproduced* at that budget. Our reading: without tokenization the transformer is slow
+# (a long plateau at the unigram entropy), not unable, which matches the paper's revised wording ("incredibly slow")
+# rather than "fails".
+#
+# The unigram model over tokens falls from 1.385x the entropy rate (2 tokens: characters) to 1.10x at 32-128 tokens,
+# then rises again at 512, where the counts of a 100k-character sample are too sparse for the many long tokens; the
+# theory's limit assumes the population distribution. With 1M characters (`full`) the curve is flat at 1.096-1.108x
+# from 128 to 4,096 tokens: BPE dictionaries get within ~10% of the entropy rate but, at these sizes, not closer.

@@ -1,0 +1,281 @@
+"""Build the static results site: an index page with the verdict table, and one page per paper with its claims,
+figures, executed notebook, abstract, scope and citation.
+
+Everything a page loads lives under the output folder, so the site works from any static server, from `file://`, and
+with no network at all. The only outside addresses are outbound links to the papers, which are never fetched on load.
+"""
+
+import datetime as dt
+import re
+import shutil
+from pathlib import Path
+
+from shared import ROOT
+
+HERE = Path(__file__).parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+KATEX_DIR = Path("/usr/share/javascript/katex")  # Debian's libjs-katex (ci/system-packages.txt)
+MARKER = ".token-papers-site"  # marks a folder this module built, so rebuilding may empty it
+SCOPE_HEADINGS = ("what we replicate", "what was replicated", "scope")
+DEVIATION_HEADINGS = ("deviations",)
+
+
+class SiteError(ValueError):
+    """The site cannot be built where asked (a folder that is not ours, say)."""
+
+
+def slug_class(text: str) -> str:
+    """`"partially reproduced"` -> `"partially-reproduced"`: a CSS class name."""
+    return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-")
+
+
+def markdown_html(text: str) -> str:
+    """Markdown to HTML the way Jupyter does it, leaving `$...$` math intact for KaTeX."""
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    return markdown2html_mistune(text)
+
+
+def readme_section(readme: Path, headings: tuple[str, ...]) -> str | None:
+    """The body of the first `## ` section whose title starts with one of `headings` (case-insensitive)."""
+    if not readme.exists():
+        return None
+    lines, body, inside = readme.read_text(encoding="utf-8").splitlines(), [], False
+    for line in lines:
+        if line.startswith("## "):
+            if inside:
+                break
+            inside = line[3:].strip().lower().startswith(headings)
+            continue
+        if inside:
+            body.append(line)
+    text = "\n".join(body).strip()
+    return text or None
+
+
+def notebook_intro(notebook: Path) -> str | None:
+    """The notebook's first markdown cell without its title line: it states what is and is not replicated."""
+    import nbformat
+
+    if not notebook.exists():
+        return None
+    nb = nbformat.read(str(notebook), as_version=4)
+    cell = next((c for c in nb.cells if c.cell_type == "markdown"), None)
+    if cell is None:
+        return None
+    return "\n".join(line for line in cell.source.splitlines() if not line.startswith("# ")).strip() or None
+
+
+def _empty_dir(out: Path) -> None:
+    """Make `out` an empty folder, refusing to wipe one that this module did not build."""
+    if out.exists():
+        if not out.is_dir():
+            raise SiteError(f"{out} exists and is not a folder")
+        if any(out.iterdir()) and not (out / MARKER).exists():
+            raise SiteError(f"{out} is not empty and was not built by `papers site build`: choose another --out")
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    (out / MARKER).write_text("built by papers site build; the whole folder is replaced on rebuild\n")
+
+
+def _copy_assets(out: Path) -> bool:
+    """Copy the site's own CSS/JS and, when Debian's libjs-katex is installed, KaTeX. Returns whether math works."""
+    assets = out / "assets"
+    shutil.copytree(STATIC, assets)
+    if not (KATEX_DIR / "katex.min.js").exists():
+        return False
+    dest = assets / "katex"
+    dest.mkdir()
+    for name in ("katex.min.js", "katex.min.css"):
+        shutil.copyfile(KATEX_DIR / name, dest / name)  # follows Debian's symlinks
+    (dest / "contrib").mkdir()
+    shutil.copyfile(KATEX_DIR / "contrib" / "auto-render.js", dest / "contrib" / "auto-render.js")
+    (dest / "fonts").mkdir()
+    for font in sorted((KATEX_DIR / "fonts").resolve().glob("KaTeX_*")):
+        shutil.copyfile(font, dest / "fonts" / font.name)
+    return True
+
+
+def _build_info() -> dict:
+    from shared.citation.gitrepo import git_bytes
+
+    out = git_bytes(ROOT, "rev-parse", "--short=12", "HEAD")
+    return {"commit": out.decode().strip() if out else "unknown",
+            "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")}  # fmt: skip
+
+
+def _env():
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True)  # fmt: skip
+    env.filters["slug"] = slug_class
+    return env
+
+
+def _decorate(row_or_claim: dict, fallback_unit: str = "") -> dict:
+    from shared.browse.index import fmt_ours, fmt_paper_value
+
+    d = dict(row_or_claim)
+    d["paper_value_text"] = fmt_paper_value(d)
+    d["ours_text"] = fmt_ours(d["ours"]) + (f" {d['ours']['unit']}" if d["ours"].get("unit") else "")
+    return d
+
+
+def render_notebook(notebook: Path, dest: Path, title: str) -> None:
+    """The committed notebook (outputs of its default run) as HTML, with no CDN scripts."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="tokenpapers", extra_template_basedirs=[str(TEMPLATES / "nbconvert")])
+    nb = nbformat.read(str(notebook), as_version=4)
+    resources = {"tokenpapers": {"root": "../../", "katex": (dest.parent.parent.parent / "assets" / "katex").exists(),
+                                 "title": title}}  # fmt: skip
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    dest.write_text(body, encoding="utf-8")
+
+
+def _citation(slug: str) -> tuple[dict | None, str]:
+    """The paper's BibTeX and APA at HEAD for its page, or why there is none (results not committed yet, say)."""
+    from shared.citation.cite import citation, to_apa, to_bibtex
+    from shared.cli import UsageError
+    from shared.paper import PaperError
+    from shared.results import ResultsError
+
+    try:
+        c = citation(slug)
+    except (UsageError, PaperError, ResultsError) as e:
+        return None, f"No committed results to cite yet ({e}). Commit them, then rebuild."
+    return {"label": c["version"]["label"], "commit": c["version"]["commit"], "profile": c["result"]["profile"],
+            "bibtex": to_bibtex(c), "apa": to_apa(c).split("\n\nReplicates:")[0]}, ""  # fmt: skip
+
+
+def paper_context(paper, rows: list[dict], out_dir: Path, notebooks: bool) -> dict:
+    """Everything the paper page shows, and copies its figures and results files into `out_dir`."""
+    from shared.browse.index import fmt_commit
+    from shared.citation.snapshot import profile_order
+    from shared.claims import VERDICTS
+    from shared.results import load
+
+    meta = paper.meta
+    try:
+        entry = paper.catalog
+    except KeyError:
+        entry = {}
+    authors = meta.get("authors")
+    authors = ", ".join(authors) if isinstance(authors, list) else authors
+    arxiv_id = meta.get("arxiv_id")
+    runs = []
+    files = {p.stem: p for p in (paper.dir / "results").glob("*.json")}
+    for profile in profile_order(files):
+        record = load(files[profile])
+        prof_rows = [r for r in rows if r["profile"] == profile]
+        (out_dir / "results").mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(files[profile], out_dir / "results" / f"{profile}.json")
+        figures = []
+        fig_dir = paper.dir / "results" / profile
+        for png in sorted(fig_dir.glob("*.png")) + sorted(fig_dir.glob("*.svg")):
+            dest = out_dir / "figures" / profile / png.name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(png, dest)
+            figures.append({"src": f"figures/{profile}/{png.name}", "name": png.stem.replace("_", " ")})
+        first = prof_rows[0] if prof_rows else None
+        runs.append({
+            "profile": profile,
+            "headline": bool(first and first["headline"]),
+            "status": first["status"] if first else "unknown",
+            "stale_inputs": first["stale_inputs"] if first else [],
+            "prov": record["provenance"],
+            "commit_text": fmt_commit({"commit": record["provenance"]["commit"], "dirty": record["provenance"]["dirty"]}),
+            "claims": [_decorate(c) for c in record["claims"]],
+            "summary": record["summary"],
+            "figures": figures,
+            "results_href": f"results/{profile}.json",
+        })  # fmt: skip
+    headline = next((r for r in runs if r["headline"]), runs[0] if runs else None)
+    outcome = None
+    if headline:
+        outcome = {v: [c["id"] for c in headline["claims"] if c["verdict"] == v] for v in VERDICTS}
+    readme = paper.dir / "README.md"
+    scope = readme_section(readme, SCOPE_HEADINGS) or notebook_intro(paper.notebook)
+    deviations = readme_section(readme, DEVIATION_HEADINGS)
+    notebook_href = None
+    if notebooks and paper.notebook.exists():
+        render_notebook(paper.notebook, out_dir / "notebook.html", paper.title)
+        notebook_href = "notebook.html"
+    prov_rows = []
+    if headline:
+        p = headline["prov"]
+        env = p.get("env", {})
+        prov_rows = [
+            ("profile", headline["profile"]), ("device", p["device"]), ("run commit", headline["commit_text"]),
+            ("started / finished (UTC)", f"{p['started_utc']} / {p['finished_utc']}"), ("wall time", f"{p['wall_time_s']} s"),
+            ("seeds", ", ".join(map(str, p["seeds"]))), ("inputs hash", p["inputs_hash"]), ("params hash", p["params_hash"]),
+            ("data hash", p["data_hash"] or "none (no data/ inputs)"), ("python", env.get("python", "?")),
+            ("packages", ", ".join(f"{k} {v}" for k, v in (env.get("packages") or {}).items())),
+            ("kernel", env.get("kernel", "?")), ("cpu", f"{env.get('cpu', '?')} × {env.get('cpu_count', '?')}"),
+        ]  # fmt: skip
+    cite, cite_error = _citation(paper.slug)
+    return {
+        "slug": paper.slug,
+        "title": paper.title,
+        "authors": authors,
+        "venue": meta.get("venue"),
+        "arxiv_id": arxiv_id,
+        "paper_url": meta.get("url") or (f"https://arxiv.org/abs/{arxiv_id}" if arxiv_id else None),
+        "catalog_id": paper.catalog_id,
+        "category": entry.get("category", "unknown"),
+        "tier": entry.get("tier", "?"),
+        "abstract": entry.get("abstract"),
+        "runs": runs,
+        "headline": headline,
+        "outcome": outcome,
+        "scope_html": markdown_html(scope) if scope else None,
+        "deviations_html": markdown_html(deviations) if deviations else None,
+        "notebook_href": notebook_href,
+        "provenance_rows": prov_rows,
+        "first_claim": headline["claims"][0]["id"] if headline and headline["claims"] else None,
+        "cite": cite,
+        "cite_error": cite_error,
+    }
+
+
+def build(out: Path, notebooks: bool = True, papers=None, log=print) -> dict:
+    """Write the whole site into `out` (emptied first). Returns `{"pages": [...], "katex": bool}`."""
+    from shared.browse.index import STATUSES, collect, fmt_commit
+    from shared.catalog import catalog
+    from shared.claims import FIDELITIES, VERDICTS
+    from shared.paper import discover
+    from shared.results import write_json_atomic
+
+    papers = discover() if papers is None else papers
+    index = collect(papers)
+    out = Path(out)
+    _empty_dir(out)
+    katex = _copy_assets(out)
+    if not katex:
+        log(f"note: {KATEX_DIR} not found (Debian package libjs-katex): math shows as TeX source")
+    write_json_atomic(out / "results" / "index.json", index)
+    env = _env()
+    build_info = _build_info()
+    rows = [{**_decorate(r), "commit_text": fmt_commit(r)} for r in index["rows"]]
+    with_rows = {r["paper"] for r in rows}
+    page = env.get_template("index.html.j2").render(
+        root="", katex=katex, build=build_info, counts=index["counts"], rows=rows, catalog_size=len(catalog()),
+        categories=sorted({p["category"] for p in index["papers"]}), verdicts=VERDICTS, fidelities=FIDELITIES,
+        statuses=STATUSES, unrun=[p for p in index["papers"] if p["paper"] not in with_rows],
+    )  # fmt: skip
+    (out / "index.html").write_text(page, encoding="utf-8")
+    pages = ["index.html"]
+    template = env.get_template("paper.html.j2")
+    for paper in papers:
+        paper_dir = out / "papers" / paper.slug
+        paper_dir.mkdir(parents=True, exist_ok=True)
+        ctx = paper_context(paper, [r for r in index["rows"] if r["paper"] == paper.slug], paper_dir, notebooks)
+        (paper_dir / "index.html").write_text(template.render(root="../../", katex=katex, build=build_info, p=ctx),
+                                              encoding="utf-8")  # fmt: skip
+        pages.append(f"papers/{paper.slug}/index.html")
+        if ctx["notebook_href"]:
+            pages.append(f"papers/{paper.slug}/notebook.html")
+    return {"pages": pages, "katex": katex, "counts": index["counts"]}

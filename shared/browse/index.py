@@ -1,0 +1,337 @@
+"""`papers results`: one row per paper and claim, written to `results/index.json` and to the READMEs' generated tables.
+
+The index is computed from the results files in the working tree and nothing else, so it is deterministic: the same
+files give the same `index.json` byte for byte (no timestamps), and `papers results --check` can tell CI whether the
+committed index and tables are current. "Stale" means the inputs a result recorded (`provenance.inputs_hash`) differ
+from the paper's inputs now (`Paper.inputs_hash`): the code, parameters, data or environment lock changed since the run.
+"""
+
+import argparse
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+from shared import ROOT
+from shared.claims import FIDELITIES, VERDICTS
+
+INDEX_PATH = Path("results") / "index.json"
+ROOT_MARKERS = ("<!-- verdicts:begin -->", "<!-- verdicts:end -->")
+PAPER_MARKERS = ("<!-- results:begin -->", "<!-- results:end -->")
+STATUSES = ("fresh", "stale", "unknown")
+COLUMNS = ("paper", "claim", "paper's value", "ours", "verdict", "fidelity", "profile", "device", "date", "commit",
+           "status")  # fmt: skip
+
+
+class MarkerError(ValueError):
+    """A README lacks its generated-table markers (or has them twice, or in the wrong order)."""
+
+
+# formatting shared by the terminal, the READMEs and the site
+
+
+def fmt_number(x) -> str:
+    if isinstance(x, bool) or not isinstance(x, int | float):
+        return str(x)
+    return f"{x:.4g}"
+
+
+def fmt_paper_value(row: dict) -> str:
+    v = row["paper_value"]
+    if v is None:
+        return "-"
+    unit = row.get("paper_unit") or ""
+    # a unit only reads well after a number ("0 relative deviation"); a word ("brittle") stands alone
+    return f"{fmt_number(v)} ({unit})" if unit and isinstance(v, int | float) else fmt_number(v)
+
+
+def fmt_ours(ours: dict) -> str:
+    s = fmt_number(ours["value"])
+    if "low" in ours:
+        s += f" [{fmt_number(ours['low'])}, {fmt_number(ours['high'])}]"
+    return s
+
+
+def fmt_commit(row: dict) -> str:
+    commit = row["commit"] if row["commit"] == "unknown" else row["commit"][:10]
+    return commit + ("*" if row["dirty"] else "")
+
+
+# staleness
+
+
+def freshness(paper, profile: str, record: dict) -> tuple[str, list[str]]:
+    """`("fresh"|"stale"|"unknown", inputs that changed)`: recorded inputs hash against the paper's inputs now."""
+    from shared.paper import PaperError
+
+    try:
+        now = paper.input_hashes(profile)
+        current = paper.inputs_hash(profile)
+    except (PaperError, OSError, ValueError, SyntaxError) as e:
+        return "unknown", [f"cannot hash the inputs: {e}"]
+    recorded = record["provenance"]
+    if recorded["inputs_hash"] == current:
+        return "fresh", []
+    before = recorded.get("inputs") or {}
+    changed = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
+    return "stale", changed
+
+
+# the index
+
+
+def collect(papers=None) -> dict:
+    """Read and validate every results file; return the index (rows, counts) as a JSON-able dict.
+
+    A results file that fails validation raises `ResultsError` naming the file and the field: an index that silently
+    skipped it would understate what failed.
+    """
+    from shared.citation.snapshot import headline_profile, profile_order, sha256_bytes
+    from shared.paper import discover
+    from shared.results import load
+
+    papers = discover() if papers is None else papers
+    rows, listed = [], []
+    for paper in papers:
+        files = {p.stem: p for p in sorted((paper.dir / "results").glob("*.json"))}
+        try:
+            entry = paper.catalog
+        except KeyError:
+            entry = {}
+        listed.append({"paper": paper.slug, "title": paper.title, "catalog_id": paper.catalog_id,
+                       "category": entry.get("category", "unknown"), "profiles": profile_order(files)})  # fmt: skip
+        if not files:
+            continue
+        headline = headline_profile(files)
+        for profile in profile_order(files):
+            path = files[profile]
+            record = load(path)
+            prov = record["provenance"]
+            status, changed = freshness(paper, profile, record)
+            for claim in record["claims"]:
+                rows.append({
+                    "paper": paper.slug,
+                    "title": record["title"],
+                    "catalog_id": record["catalog_id"],
+                    "category": entry.get("category", "unknown"),
+                    "tier": entry.get("tier"),
+                    "arxiv_id": record["arxiv_id"],
+                    "claim": claim["id"],
+                    "claim_text": claim["text"],
+                    "paper_ref": claim["paper_ref"],
+                    "paper_value": claim["paper_value"],
+                    "paper_unit": claim["paper_unit"],
+                    "ours": claim["ours"],
+                    "rule": claim["rule"],
+                    "reason": claim["reason"],
+                    "verdict": claim["verdict"],
+                    "fidelity": claim["fidelity"],
+                    "profile": profile,
+                    "headline": profile == headline,
+                    "device": prov["device"],
+                    "date": prov["finished_utc"][:10],
+                    "commit": prov["commit"],
+                    "dirty": prov["dirty"],
+                    "status": status,
+                    "stale_inputs": changed,
+                    "results_file": path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path),
+                    "results_sha256": sha256_bytes(path.read_bytes()),
+                })  # fmt: skip
+    return {"schema_version": 1, "generated_by": "papers results", "counts": counts(rows), "papers": listed,
+            "rows": rows}  # fmt: skip
+
+
+def counts(rows: list[dict]) -> dict:
+    """Counts over the headline rows only (one per paper and claim), so a paper run twice is not counted twice."""
+    head = [r for r in rows if r["headline"]]
+    by = {key: Counter(r[key] for r in head) for key in ("verdict", "fidelity", "status")}
+    return {
+        "claims": len(head),
+        "papers": len({r["paper"] for r in head}),
+        "verdict": {v: by["verdict"].get(v, 0) for v in VERDICTS},
+        "fidelity": {f: by["fidelity"].get(f, 0) for f in FIDELITIES},
+        "status": {s: by["status"].get(s, 0) for s in STATUSES},
+    }
+
+
+# markdown tables
+
+
+def _md_cell(text) -> str:
+    return str(text).replace("|", r"\|").replace("\n", " ")
+
+
+def _md_table(header: list[str], body: list[list]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in body]
+    return "\n".join(lines)
+
+
+def _counts_md(c: dict) -> str:
+    verdicts = _md_table(["", *VERDICTS], [["claims", *c["verdict"].values()]])
+    fidelity = _md_table(["", *FIDELITIES], [["claims", *c["fidelity"].values()]])
+    return f"By verdict:\n\n{verdicts}\n\nBy fidelity:\n\n{fidelity}"
+
+
+NOTE = "<!-- generated by `papers results` from papers/*/results/*.json: edits between the markers are overwritten -->"
+
+
+def root_block(index: dict) -> str:
+    """The project README's table: one row per paper and claim (headline profile), with the counts above it."""
+    c = index["counts"]
+    if not c["claims"]:
+        return f"{NOTE}\nNo results yet: run a paper (`papers run <slug>`), then `papers results`."
+    s = c["status"]
+    intro = (f"**{c['claims']} claims from {c['papers']} paper{'s' if c['papers'] != 1 else ''}**: "
+             f"{s['fresh']} fresh, {s['stale']} stale" + (f", {s['unknown']} unknown" if s["unknown"] else "") + "."
+             + (" A stale result's inputs (code, parameters, data, lock) changed since its run: rerun it."
+                if s["stale"] else ""))  # fmt: skip
+    body = [[f"[{r['paper']}](papers/{r['paper']}/)", r["claim"], fmt_paper_value(r), fmt_ours(r["ours"]),
+             r["verdict"], r["fidelity"], r["profile"], r["device"], r["date"], fmt_commit(r), r["status"]]
+            for r in index["rows"] if r["headline"]]  # fmt: skip
+    table = _md_table(["Paper", "Claim", "Paper's value", "Ours", "Verdict", "Fidelity", "Profile", "Device", "Date",
+                       "Commit", "Status"], body)  # fmt: skip
+    legend = "Commit: the commit the run started from; `*`: the tree had uncommitted changes."
+    return f"{NOTE}\n{intro}\n\n{_counts_md(c)}\n\n{table}\n\n{legend}"
+
+
+def paper_block(index: dict, slug: str) -> str:
+    """A paper README's "Claims and verdicts" table: every profile, headline first."""
+    rows = [r for r in index["rows"] if r["paper"] == slug]
+    if not rows:
+        return f"{NOTE}\nNot run yet: `papers run {slug}`."
+    body = [[f"**{r['claim']}**: {r['claim_text']} ({r['paper_ref']})", fmt_paper_value(r), fmt_ours(r["ours"]),
+             r["verdict"], r["fidelity"], r["profile"], r["status"]] for r in rows]  # fmt: skip
+    table = _md_table(["Claim", "Paper", "Ours", "Verdict", "Fidelity", "Profile", "Status"], body)
+    runs = []
+    for profile in dict.fromkeys(r["profile"] for r in rows):
+        r = next(x for x in rows if x["profile"] == profile)
+        runs.append(f"- `{profile}`: {r['device']}, {r['date']}, commit {fmt_commit(r)}, "
+                    f"[results/{profile}.json](results/{profile}.json)"
+                    + (f"; stale: {', '.join(r['stale_inputs'][:5])} changed" if r["status"] == "stale" else ""))  # fmt: skip
+    return f"{NOTE}\n{table}\n\nRuns:\n" + "\n".join(runs)
+
+
+def replace_between(text: str, markers: tuple[str, str], content: str, source: str) -> str:
+    """`text` with everything between the two marker lines replaced by `content`; the rest is left byte for byte."""
+    begin, end = markers
+    nb, ne = text.count(begin), text.count(end)
+    if nb == 0 or ne == 0:
+        raise MarkerError(f"{source} has no {begin} ... {end} markers: put both lines where the generated table "
+                          f"belongs; nothing was written there")  # fmt: skip
+    if nb > 1 or ne > 1:
+        raise MarkerError(f"{source} has {nb} {begin} and {ne} {end} markers: keep exactly one of each")
+    i, j = text.index(begin) + len(begin), text.index(end)
+    if j < i:
+        raise MarkerError(f"{source}: {end} comes before {begin}")
+    return text[:i] + "\n" + content.strip("\n") + "\n" + text[j:]
+
+
+def update_file(path: Path, markers: tuple[str, str], content: str, write: bool = True) -> bool:
+    """Fill the marker block of `path`; return whether it changed. Raises `MarkerError` if the markers are missing."""
+    text = path.read_text(encoding="utf-8")
+    new = replace_between(text, markers, content, str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path))
+    if new != text and write:
+        path.write_text(new, encoding="utf-8")
+    return new != text
+
+
+def index_json(index: dict) -> str:
+    return json.dumps(index, indent=2, ensure_ascii=False) + "\n"
+
+
+# the command
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--paper", action="append", metavar="SLUG", help="only these papers (repeatable)")
+    p.add_argument("--verdict", help=f"only this verdict: {', '.join(VERDICTS)}")
+    p.add_argument("--fidelity", help=f"only this fidelity: {', '.join(FIDELITIES)}")
+    p.add_argument("--category", help="only papers of this catalog category")
+    p.add_argument("--status", help=f"only {', '.join(STATUSES)} results")
+    p.add_argument("--all-profiles", action="store_true", help="one row per profile, not just the headline run")
+    p.add_argument("--json", action="store_true", help="print the index as JSON instead of a table")
+    p.add_argument("--no-write", action="store_true", help="print only; leave results/index.json and READMEs alone")
+    p.add_argument("--check", action="store_true",
+                   help="write nothing; exit 1 if results/index.json or a README table is out of date")  # fmt: skip
+
+
+def _check_choice(value, valid, what: str):
+    from shared.cli import UsageError
+
+    if value is not None and value not in valid:
+        raise UsageError(f"unknown {what} {value!r}; valid: {', '.join(valid)}")
+
+
+def main(args) -> int:
+    from shared.catalog import catalog
+    from shared.paper import get
+
+    _check_choice(args.verdict, VERDICTS, "verdict")
+    _check_choice(args.fidelity, FIDELITIES, "fidelity")
+    _check_choice(args.status, STATUSES, "status")
+    _check_choice(args.category, sorted({e["category"] for e in catalog().values()}), "category")
+    selected = [get(s) for s in args.paper] if args.paper else None
+    index = collect()
+    stale = write_outputs(index, write=not (args.no_write or args.check))
+    rows = [r for r in index["rows"] if (args.all_profiles or r["headline"])
+            and (selected is None or r["paper"] in {p.slug for p in selected})
+            and args.verdict in (None, r["verdict"]) and args.fidelity in (None, r["fidelity"])
+            and args.category in (None, r["category"]) and args.status in (None, r["status"])]  # fmt: skip
+    if args.json:
+        sys.stdout.write(index_json({**index, "rows": rows}))
+    else:
+        print_table(rows, index["counts"])
+    if args.check:
+        for what in stale:
+            print(f"out of date: {what} (run `papers results` and commit it)", file=sys.stderr)
+        return 1 if stale else 0
+    return 0
+
+
+def write_outputs(index: dict, write: bool = True, root: Path = ROOT) -> list[str]:
+    """Write `results/index.json`, the project README's table and each paper README's table.
+
+    Returns what was (or, with `write=False`, would be) changed. Missing markers are reported on stderr and listed,
+    never guessed at: a README without them is left exactly as it is.
+    """
+    changed = []
+    path = root / INDEX_PATH
+    text = index_json(index)
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        changed.append(str(INDEX_PATH))
+        if write:
+            from shared.results import write_json_atomic
+
+            write_json_atomic(path, index)
+    targets = [(root / "README.md", ROOT_MARKERS, root_block(index))]
+    targets += [(root / "papers" / p["paper"] / "README.md", PAPER_MARKERS, paper_block(index, p["paper"]))
+                for p in index["papers"]]  # fmt: skip
+    for readme, markers, block in targets:
+        rel = readme.relative_to(root)
+        if not readme.exists():
+            print(f"note: {rel} does not exist; its generated table was not written", file=sys.stderr)
+            continue
+        try:
+            if update_file(readme, markers, block, write=write):
+                changed.append(str(rel))
+        except MarkerError as e:
+            print(f"warning: {e}", file=sys.stderr)
+            changed.append(f"{rel} (markers missing)")
+    return changed
+
+
+def print_table(rows: list[dict], c: dict) -> None:
+    """A plain-text table for the terminal, with the counts below it."""
+    cells = [[r["paper"], r["claim"], fmt_paper_value(r), fmt_ours(r["ours"]), r["verdict"], r["fidelity"],
+              r["profile"], r["device"], r["date"], fmt_commit(r), r["status"]] for r in rows]  # fmt: skip
+    cells = [[c_ if len(c_) <= 28 else c_[:27] + "…" for c_ in row] for row in cells]
+    widths = [max(len(h), *(len(row[i]) for row in cells)) if cells else len(h) for i, h in enumerate(COLUMNS)]
+    print("  ".join(h.ljust(w) for h, w in zip(COLUMNS, widths)).rstrip())
+    for row in cells:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+    v = ", ".join(f"{n} {k}" for k, n in c["verdict"].items())
+    f = ", ".join(f"{n} {k}" for k, n in c["fidelity"].items())
+    s = ", ".join(f"{n} {k}" for k, n in c["status"].items() if n or k != "unknown")
+    print(f"\n{c['claims']} claims from {c['papers']} paper{'s' if c['papers'] != 1 else ''} (headline profile of each). "
+          f"By verdict: {v}. By fidelity: {f}. {s}.")  # fmt: skip

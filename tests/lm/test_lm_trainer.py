@@ -1,0 +1,73 @@
+import math
+
+import pytest
+import torch
+
+from shared.lm.configs import count_params, make_model
+from shared.lm.trainer import TrainConfig, lr_at, sample_batch, train
+
+V = 16  # vocabulary of the synthetic language
+
+
+def markov_stream(n: int, seed: int) -> torch.Tensor:
+    """A first-order Markov language: from token i the next is (2i) % V or (2i + 1) % V, each with probability 1/2.
+
+    Its entropy rate is exactly ln 2 nats per token, the lowest loss any model can reach; a unigram model is stuck
+    at ln 16 (every token is equally frequent in the long run).
+    """
+    gen = torch.Generator().manual_seed(seed)
+    coins = torch.randint(0, 2, (n,), generator=gen)
+    out = torch.empty(n, dtype=torch.long)
+    tok = 0
+    for i in range(n):
+        tok = (2 * tok + int(coins[i])) % V
+        out[i] = tok
+    return out
+
+
+@pytest.mark.slow
+def test_trainer_learns_a_synthetic_language():
+    train_tokens, val_tokens = markov_stream(20_000, seed=0), markov_stream(4_000, seed=1)
+    model = make_model("micro", V, seed=0, bos_token_id=0, eos_token_id=0, pad_token_id=0)
+    cfg = TrainConfig(steps=100, batch_size=16, seq_len=32, lr=1e-2, warmup=10, eval_every=100, log_every=50,
+                      threads=1)  # fmt: skip
+    losses = []
+    result = train(model, train_tokens, cfg, val_tokens=val_tokens, log=None,
+                   callback=lambda step, row: losses.append(row["loss"]))  # fmt: skip
+    floor, unigram = math.log(2), math.log(V)
+    # an untrained model sits near the unigram loss; training must get within 0.1 nats of the entropy floor
+    assert losses[0] > unigram - 0.3 and len(losses) == 100
+    assert result.final_val_loss < floor + 0.1, f"val loss {result.final_val_loss:.3f}, floor {floor:.3f}"
+    assert result.final_val_loss > floor - 0.05, "below the entropy rate: the evaluation leaks the targets"
+    assert result.tokens == 100 * 16 * 32 and result.tokens_per_s > 0
+
+
+def test_training_is_deterministic_for_a_seed():
+    stream = markov_stream(3_000, seed=0)
+    cfg = TrainConfig(steps=6, batch_size=4, seq_len=16, warmup=2, log_every=1, threads=1)
+    runs = []
+    for _ in range(2):
+        model = make_model("micro", V, seed=3, bos_token_id=0, eos_token_id=0, pad_token_id=0)
+        runs.append([row["loss"] for row in train(model, stream, cfg, log=None).history])
+    assert runs[0] == runs[1]
+
+
+def test_lr_schedule_warms_up_then_decays_to_the_floor():
+    cfg = TrainConfig(steps=100, lr=1.0, warmup=10, min_lr_ratio=0.1)
+    lrs = [lr_at(s, cfg) for s in range(100)]
+    assert lrs[0] == pytest.approx(0.1) and lrs[9] == pytest.approx(1.0)
+    assert all(a >= b for a, b in zip(lrs[9:], lrs[10:]))
+    assert lr_at(100, cfg) == pytest.approx(0.1)
+
+
+def test_batches_are_shifted_windows_of_the_stream():
+    stream = torch.arange(100)
+    batch = sample_batch(stream, 4, 10, torch.Generator().manual_seed(0))
+    assert batch.shape == (4, 11)
+    assert (batch[:, 1:] - batch[:, :-1] == 1).all()  # contiguous windows: targets are the next tokens
+
+
+def test_configs_have_the_documented_sizes():
+    small, large = make_model("small", 8192), make_model("large", 8192)
+    assert 1.5e6 < count_params(small) < 3e6 and 5e6 < count_params(large) < 10e6
+    assert small.config.vocab_size == large.config.vocab_size  # a same-tokenizer pair

@@ -1,0 +1,89 @@
+"""The runner's parts on their own, in-process and quick: classification of a missing kernel, the lock, progress and
+ETA, the words of staleness reasons and verdicts."""
+
+import io
+import json
+import re
+
+import pytest
+
+from shared.paper import Paper
+from shared.runner import sandbox
+from shared.runner.execute import execute
+from shared.runner.freshness import explain, verdict_summary
+from shared.runner.job import FAILURES, Job, Outcome
+from shared.runner.progress import Progress, TerminalProgress, fmt_s
+from shared.runner.state import RunLock, RunnerBusy
+
+
+def job(slug="a_2024", expected=60.0, **kw) -> Job:
+    return Job(slug, "default", kw.pop("kernel", "token-papers-cpu"), {}, 60, "0" * 64, expected_s=expected, **kw)
+
+
+def test_missing_kernel_is_classified(tmp_path):
+    paper = tmp_path / "papers" / "a_2024"
+    paper.mkdir(parents=True)
+    (paper / "a_2024.ipynb").write_text(json.dumps(sandbox.notebook(["x = 1"], {"PROFILE": "default"})))
+    outcome = execute(job(kernel="no-such-kernel"), tmp_path / "staging", papers_dir=tmp_path / "papers")
+    assert (outcome.status, outcome.failure) == ("failed", "missing-kernel")
+    assert "no kernel named 'no-such-kernel'" in outcome.message and "make setup" in outcome.message
+    assert outcome.failure in FAILURES
+
+
+def test_second_lock_holder_is_told_who_has_it(tmp_path):
+    with RunLock(tmp_path):
+        with pytest.raises(RunnerBusy, match=r"another runner is working in this checkout \(pid \d+, started"):
+            with RunLock(tmp_path):
+                pass
+    with RunLock(tmp_path):  # released on exit
+        pass
+
+
+def test_eta_comes_from_recorded_durations():
+    jobs = [job("a_2024", 100), job("b_2024", 50), job("c_2024", 30)]
+    p = Progress(jobs, slots=2, out=io.StringIO())
+    assert p.eta_s() == pytest.approx(90)  # (100 + 50 + 30) / 2 slots
+    p.finished(Outcome(jobs[0], "ok", duration_s=98), "1/1 reproduced")
+    assert p.eta_s() == pytest.approx(40)
+    assert re.search(r"ok +a_2024 \[default\] 98\.0 s: 1/1 reproduced", p.out.getvalue())
+
+
+def test_terminal_display_shows_the_bar_and_each_running_cell():
+    jobs = [job("a_2024", 100), job("b_2024", 50)]
+    out = io.StringIO()
+    p = TerminalProgress(jobs, slots=2, out=out)
+    p.event(jobs[0], {"event": "started"})
+    p.event(jobs[0], {"event": "cell", "cell": 7, "of": 20})
+    p.event(jobs[1], {"event": "started"})
+    with p.lock:
+        p._clear()
+        p._draw()
+    p.close()
+    text = out.getvalue()
+    assert "0/2 papers" in text and "ETA" in text
+    assert re.search(r"a_2024 \[default\] +cell 7/20", text) and re.search(r"b_2024 \[default\] +starting kernel", text)
+    assert "\x1b[" in text  # redrawn in place
+
+
+def test_reasons_name_the_input_that_changed(tmp_path):
+    paper = Paper("a_2024", tmp_path / "papers")
+    recorded = {"papers/a_2024/a_2024.ipynb (code cells)": "1", "shared/kv.py": "1", "papers/a_2024/params/full.yaml": "1",
+                "data.dvc": "1", "shared/old.py": "1"}  # fmt: skip
+    current = {**recorded, "shared/kv.py": "2", "papers/a_2024/params/full.yaml": "2", "data.dvc": "2",
+               "papers/a_2024/a_2024.ipynb (code cells)": "2", "shared/new.py": "1"}  # fmt: skip
+    del current["shared/old.py"]
+    assert explain(paper, recorded, current) == [
+        "the notebook's code cells changed since the recorded run",
+        "shared/kv.py changed since the recorded run",
+        "params/full.yaml changed since the recorded run",
+        "data.dvc changed since the recorded run",
+        "shared/new.py is a new input (not in the recorded run)",
+        "shared/old.py is no longer an input",
+    ]
+
+
+def test_verdict_summary_and_durations_read_well():
+    summary = {"reproduced": 3, "partially reproduced": 1, "not reproduced": 0, "inconclusive": 1}
+    assert verdict_summary({"summary": summary}) == "3/5 reproduced (1 partially, 1 inconclusive)"
+    assert verdict_summary(None) == ""
+    assert fmt_s(59.6) == "1:00" and fmt_s(3725) == "1:02:05"

@@ -1,0 +1,58 @@
+"""JupyterLab, as a user starts it (`make lab`), lists the project's kernels and serves a paper notebook with outputs."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from shared import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab():
+    port, token = _free_port(), "token-papers-test"
+    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+           f"--IdentityProvider.token={token}", f"--notebook-dir={ROOT / 'papers'}", "--ServerApp.open_browser=False", *(["--allow-root"] if os.geteuid() == 0 else [])]  # fmt: skip
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(ROOT / "build" / "jupyter-test-config")}
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("JupyterLab did not start within 90 s")
+    yield lambda path: json.load(urllib.request.urlopen(f"{base}{path}?token={token}", timeout=30))
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def test_lab_lists_the_project_kernels(lab):
+    specs = lab("/api/kernelspecs")["kernelspecs"]
+    assert {"token-papers-cpu", "token-papers-gpu"} <= set(specs)
+    assert specs["token-papers-cpu"]["spec"]["display_name"] == "Token Papers (CPU, deterministic, offline)"
+
+
+def test_lab_opens_the_first_replication_with_its_outputs(lab):
+    nb = lab("/api/contents/icl_lsa_2023/icl_lsa_2023.ipynb")["content"]
+    assert nb["metadata"]["kernelspec"]["name"] == "token-papers-cpu"
+    outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"]]
+    assert any("image/png" in o.get("data", {}) for o in outputs), "the plots are stored in the notebook"
+    assert any("claims reproduced" in "".join(o.get("text", "")) for o in outputs), "the verdict line is stored"
