@@ -85,6 +85,23 @@ def sync(paper: Paper, check: bool = False) -> bool:
     return True
 
 
+def unrecorded(paper: Paper, profile: str) -> bool:
+    """True when DVC's record (`dvc.lock`) is older than the paper's result, or lacks its stage: file times and a
+    string search only, so a no-op run over hundreds of papers can afford to ask. A false alarm costs one idempotent
+    `dvc commit`."""
+    results, lock = paper.results_path(profile), paper.dir / "dvc.lock"
+    if not results.exists():
+        return False
+    if not (paper.dir / "dvc.yaml").exists() or not lock.exists():
+        return True
+    return results.stat().st_mtime_ns > lock.stat().st_mtime_ns or f"\n  {profile}:\n" not in lock.read_text()
+
+
+def recordable(paper: Paper, profile: str) -> bool:
+    """A stage can be committed only when all its outputs exist, the executed notebook included."""
+    return (paper.dir / "runs" / profile / f"{paper.slug}.ipynb").exists()
+
+
 def target(paper: Paper, profile: str, root: Path = ROOT) -> str:
     return f"{os.path.relpath(paper.dir / 'dvc.yaml', root)}:{profile}"
 

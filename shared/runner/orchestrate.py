@@ -6,6 +6,7 @@ place, or the failed notebook kept); on Ctrl-C kill what runs and record what al
 finished stages in DVC with one `dvc commit`, and print the summary.
 """
 
+import contextlib
 import signal
 import time
 from dataclasses import dataclass, field
@@ -49,6 +50,8 @@ class Report:
     planned: list[Freshness] = field(default_factory=list)  # what a dry run would run
     interrupted: bool = False
     dvc_error: str | None = None
+    dvc_recorded: int = 0  # stages recorded with `dvc commit`
+    dvc_unrecorded: list[str] = field(default_factory=list)  # fresh results DVC cannot record (no executed notebook)
 
     @property
     def exit_code(self) -> int:
@@ -119,7 +122,7 @@ class Runner:
         self.display: progress.Progress | None = None
 
     def run(self, papers: list[Paper]) -> Report:
-        with RunLock(self.root), _sigterm_as_interrupt():
+        with RunLock(self.root), sigterm_as_interrupt():
             clear_staging(self.root)
             self.state = State(self.root)
             plan = [assess(p, self.opts.profile, self.state.get(p.slug, self.opts.profile)) for p in papers]
@@ -129,8 +132,9 @@ class Runner:
             if self.opts.dry_run:
                 self.report.planned = todo
                 return self.report
-            if not jobs and not rejected:
-                return self.report  # the no-op: nothing is started, not even an executor
+            if not jobs and not rejected:  # the no-op: nothing is started, not even an executor
+                self._record_in_dvc()
+                return self.report
             executor = None
             if jobs:
                 executor = make_executor(self.opts, self.root, self.papers_dir, lambda j, e: self.display.event(j, e))
@@ -210,32 +214,44 @@ class Runner:
         self.display.finished(outcome, detail)
 
     def _record_in_dvc(self) -> None:
-        ok = [o.job for o, _ in self.report.outcomes if o.ok]
-        if not ok or not self.opts.dvc or dvcstages.inside_dvc() or not dvcstages.enabled(self.root):
+        """One `dvc commit` for the stages that just ran, and for fresh results DVC has no record of yet (a result
+        recorded before its paper had a dvc.yaml, a dvc.lock lost in a merge)."""
+        if not self.opts.dvc or dvcstages.inside_dvc() or not dvcstages.enabled(self.root):
             return
-        for slug in sorted({j.slug for j in ok}):
+        done = [(o.job.slug, o.job.profile) for o, _ in self.report.outcomes if o.ok]
+        behind = [(f.paper.slug, f.profile) for f in self.report.skipped if dvcstages.unrecorded(f.paper, f.profile)]
+        for slug, profile in behind:
+            if dvcstages.recordable(Paper(slug, self.papers_dir), profile):
+                done.append((slug, profile))
+            else:
+                self.report.dvc_unrecorded.append(slug)
+        if not done:
+            return
+        for slug in sorted({slug for slug, _ in done}):
             dvcstages.sync(Paper(slug, self.papers_dir))
-        targets = [dvcstages.target(Paper(j.slug, self.papers_dir), j.profile, self.root) for j in ok]
+        targets = [dvcstages.target(Paper(slug, self.papers_dir), profile, self.root) for slug, profile in done]
         with deferred_interrupts():  # dvc.lock is written whole or not at all
             self.report.dvc_error = dvcstages.commit(targets, self.root)
+        if not self.report.dvc_error:
+            self.report.dvc_recorded = len(targets)
 
 
-class _sigterm_as_interrupt:
+@contextlib.contextmanager
+def sigterm_as_interrupt():
     """SIGTERM (a CI job cancelled, `kill`) stops the run the way Ctrl-C does: kernels killed, finished work kept."""
 
-    def __enter__(self):
-        def raise_interrupt(signum, frame):
-            raise KeyboardInterrupt
+    def raise_interrupt(signum, frame):
+        raise KeyboardInterrupt
 
-        try:
-            self.old = signal.signal(signal.SIGTERM, raise_interrupt)
-        except ValueError:  # not the main thread
-            self.old = None
-        return self
-
-    def __exit__(self, *exc):
-        if self.old is not None:
-            signal.signal(signal.SIGTERM, self.old)
+    try:
+        old = signal.signal(signal.SIGTERM, raise_interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        old = None
+    try:
+        yield
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGTERM, old)
 
 
 def summary(report: Report, profile: str, listed_skipped: bool) -> str:
@@ -260,6 +276,12 @@ def summary(report: Report, profile: str, listed_skipped: bool) -> str:
     lines.append(
         "papers run: " + ", ".join(parts) + (" (interrupted: run again to resume)" if report.interrupted else "")
     )
+    if report.dvc_recorded:
+        lines.append(f"papers run: recorded {report.dvc_recorded} stage(s) in DVC (dvc.lock)")
     if report.dvc_error:
         lines.append(f"papers run: recording in DVC failed: {report.dvc_error}")
+    if report.dvc_unrecorded:
+        names = " ".join(sorted(set(report.dvc_unrecorded)))
+        lines.append(f"papers run: DVC has no record of {len(report.dvc_unrecorded)} fresh result(s) made outside "
+                     f"`papers run`; record them with `papers run --force --profile {profile} {names}`")  # fmt: skip
     return "\n".join(lines)

@@ -18,18 +18,25 @@ from shared.paper import Paper
 from shared.runner.freshness import explain
 from shared.runner.job import Outcome
 
+_deferring = threading.local()
+
 
 @contextlib.contextmanager
 def deferred_interrupts():
-    """Hold SIGINT and SIGTERM until the block is done, then raise KeyboardInterrupt if one came."""
-    if threading.current_thread() is not threading.main_thread():
+    """Hold SIGINT and SIGTERM until the block is done, then raise KeyboardInterrupt if one came.
+
+    Nested blocks leave the signals to the outermost one, so an inner block never cuts an outer one short.
+    """
+    if threading.current_thread() is not threading.main_thread() or getattr(_deferring, "active", False):
         yield
         return
     received = []
     old = {s: signal.signal(s, lambda signum, frame: received.append(signum)) for s in (signal.SIGINT, signal.SIGTERM)}
+    _deferring.active = True
     try:
         yield
     finally:
+        _deferring.active = False
         for s, handler in old.items():
             signal.signal(s, handler)
         if received:
