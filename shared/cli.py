@@ -32,12 +32,16 @@ class UsageError(Exception):
     """Bad input from the user: printed as one line, exit status 2."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv=None) -> argparse.ArgumentParser:
+    """The parser; only the chosen subcommand's module is imported (start-up time counts in every runner call)."""
+    words = sys.argv[1:] if argv is None else list(argv)
+    chosen = next((w for w in words if not w.startswith("-")), None)
     parser = argparse.ArgumentParser(prog="papers", description="Token Papers: replications of token-level LLM papers")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module, help_) in COMMANDS.items():
         p = sub.add_parser(name, help=help_, description=help_)
-        importlib.import_module(module).add_arguments(p)
+        if name == chosen:
+            importlib.import_module(module).add_arguments(p)
         p.set_defaults(_module=module)
     return parser
 
@@ -48,7 +52,7 @@ def main(argv=None) -> int:
     from shared.paper import PaperError
     from shared.results import ResultsError
 
-    args = build_parser().parse_args(argv)
+    args = build_parser(argv).parse_args(argv)
     try:
         return importlib.import_module(args._module).main(args) or 0
     except (UsageError, SharedUsageError, PaperError, ResultsError) as e:
