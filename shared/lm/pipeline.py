@@ -52,6 +52,15 @@ def load_stream(folder: Path, name: str):
     return torch.from_numpy(np.load(folder / f"{name}.npy").astype(np.int64))
 
 
+def _device_name(device: str) -> str:
+    from shared.lm.trainer import resolve_device
+
+    d = resolve_device(device)
+    import torch
+
+    return torch.cuda.get_device_name(d) if d.type == "cuda" else "cpu"
+
+
 def train(config: str, tokenizer_dir: Path, out: Path, metrics: Path) -> None:
     """Train one tiny LM; save it with its tokenizer (HF format) and write metrics (loss, throughput, size)."""
     import torch
@@ -78,7 +87,7 @@ def train(config: str, tokenizer_dir: Path, out: Path, metrics: Path) -> None:
               "train": config_dict(cfg), "final_val_loss": round(result.final_val_loss, 4),
               "tokens": result.tokens, "seconds": round(result.seconds, 1),
               "tokens_per_s": round(result.tokens_per_s, 1), "torch": torch.__version__,
-              "threads": torch.get_num_threads()}  # fmt: skip
+              "threads": torch.get_num_threads(), "device": _device_name(cfg.device)}  # fmt: skip
     (out / "train_log.json").write_text(json.dumps(result.to_dict(), indent=1) + "\n")
     metrics.parent.mkdir(parents=True, exist_ok=True)
     metrics.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")

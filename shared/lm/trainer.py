@@ -28,6 +28,7 @@ class TrainConfig:
     eval_batches: int = 8
     log_every: int = 50
     threads: int | None = None  # torch.set_num_threads; None leaves torch's default (all cores)
+    device: str = "cpu"  # "cpu", "cuda" or "auto" (cuda when available); the model is returned on the CPU either way
 
 
 @dataclass
@@ -76,10 +77,22 @@ def evaluate(model, tokens: torch.Tensor, cfg: TrainConfig) -> float:
     was_training = model.training
     model.eval()
     gen = torch.Generator().manual_seed(cfg.seed + 1)
-    losses = [loss_on(model, sample_batch(tokens, cfg.batch_size, cfg.seq_len, gen)).item()
+    device = next(model.parameters()).device
+    losses = [loss_on(model, sample_batch(tokens, cfg.batch_size, cfg.seq_len, gen).to(device)).item()
               for _ in range(cfg.eval_batches)]  # fmt: skip
     model.train(was_training)
     return sum(losses) / len(losses)
+
+
+def resolve_device(name: str) -> torch.device:
+    """`"auto"` is cuda when a GPU is visible, else cpu; asking for cuda without one is an error, not a silent fallback."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(
+            f"TrainConfig.device={name!r} but torch {torch.__version__} sees no GPU; use 'cpu' or 'auto'"
+        )
+    return torch.device(name)
 
 
 def train(model, train_tokens: torch.Tensor, cfg: TrainConfig, val_tokens: torch.Tensor | None = None,
@@ -98,6 +111,8 @@ def train(model, train_tokens: torch.Tensor, cfg: TrainConfig, val_tokens: torch
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
+    device = resolve_device(cfg.device)
+    model.to(device)
     # no weight decay on norms and biases (1-D tensors), the usual GPT recipe
     decay = [p for p in model.parameters() if p.requires_grad and p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.requires_grad and p.dim() < 2]
@@ -112,11 +127,11 @@ def train(model, train_tokens: torch.Tensor, cfg: TrainConfig, val_tokens: torch
         lr = lr_at(step, cfg)
         for group in opt.param_groups:
             group["lr"] = lr
-        batch = sample_batch(train_tokens, cfg.batch_size, cfg.seq_len, gen)
+        batch = sample_batch(train_tokens, cfg.batch_size, cfg.seq_len, gen).to(device)
         loss = loss_on(model, batch)
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip).item()
+        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip).item()  # .item() syncs the GPU
         opt.step()
         t_train += time.perf_counter() - t0
         n = cfg.batch_size * cfg.seq_len
@@ -141,6 +156,7 @@ def train(model, train_tokens: torch.Tensor, cfg: TrainConfig, val_tokens: torch
                 log(f"step {step + 1:5d}  val_loss {val:.3f}")
             window_t0 += time.perf_counter() - t_eval  # evaluation time does not count against throughput
     result.seconds = t_train
+    model.to("cpu")
     model.eval()
     return result
 

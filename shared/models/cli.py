@@ -133,7 +133,11 @@ def _install_tiny(name: str, config: str, force: bool) -> None:
                     print(f"{name}: pulled from the DVC remote ({TINY_DIR / name})")
                     return
             except DvcException as e:
-                print(f"{name}: not on the DVC remote ({type(e).__name__}); training it (minutes on 2 cores)")
+                print(
+                    f"{name}: not on the DVC remote ({type(e).__name__}); training it: a few minutes on a GPU, "
+                    "about 2 h (small) or 5 h (large) on one CPU core; Ctrl-C and `papers data pull` from a "
+                    "team remote instead if you have one"
+                )
         repo.reproduce(target, force=force)
         repo.push(targets=[target])
     print(f"{name}: trained and pushed ({TINY_DIR / name})")

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from shared.lm.configs import count_params, make_model
-from shared.lm.trainer import TrainConfig, lr_at, sample_batch, train
+from shared.lm.trainer import TrainConfig, lr_at, resolve_device, sample_batch, train
 
 V = 16  # vocabulary of the synthetic language
 
@@ -71,3 +71,17 @@ def test_configs_have_the_documented_sizes():
     small, large = make_model("small", 8192), make_model("large", 8192)
     assert 1.5e6 < count_params(small) < 3e6 and 5e6 < count_params(large) < 10e6
     assert small.config.vocab_size == large.config.vocab_size  # a same-tokenizer pair
+
+
+def test_device_auto_falls_back_to_cpu_and_an_absent_gpu_is_an_error(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto") == torch.device("cpu")
+    with pytest.raises(RuntimeError, match="sees no GPU"):
+        resolve_device("cuda")
+
+
+def test_the_trained_model_comes_back_on_the_cpu():
+    stream = markov_stream(2_000, seed=1)
+    model = make_model("micro", V, seed=0, bos_token_id=0, eos_token_id=0, pad_token_id=0)
+    train(model, stream, TrainConfig(steps=2, batch_size=2, seq_len=8, warmup=1, threads=1, device="auto"), log=None)
+    assert {p.device.type for p in model.parameters()} == {"cpu"}
