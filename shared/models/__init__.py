@@ -19,7 +19,8 @@ from shared.data.manifest import file_sha256
 from shared.models import cache
 from shared.models.zoo import TINY_DIR, ZOO, Entry, dist_folder, dist_largest_file, installed
 
-__all__ = ["ZOO", "ModelMissing", "load", "load_from_gguf", "require", "require_for_paper", "gguf_file", "cache_dir"]
+__all__ = ["ZOO", "ModelMissing", "load", "load_from_gguf", "require", "require_for_paper", "gguf_file", "cache_dir",
+           "stage_dir"]  # fmt: skip
 
 
 class ModelMissing(MissingDependency):
@@ -202,8 +203,18 @@ def load(name: str, dtype: str = "float32", attn_implementation: str | None = No
 
         model, tok = load_trained(TINY_DIR / name, dtype=getattr(torch, dtype), **kwargs)
     else:
-        raise ValueError(e.kind)
+        raise ValueError(f"{name} is a {e.kind} entry, not a model: use shared.models.stage_dir({name!r})")
     return model.eval(), tok
+
+
+def stage_dir(name: str) -> Path:
+    """The folder of a DVC-stage entry (`bpe-8k`: `tokenizer.json`, `train.npy`, `val.npy`; tiny LMs: HF files),
+    after checking it is installed (`ModelMissing` names the install command otherwise)."""
+    e = entry(name)
+    if not e.stage:
+        raise ValueError(f"{name} is a packaged {e.kind} model: use shared.models.load({name!r})")
+    require(name)
+    return TINY_DIR / name
 
 
 def timed_load(name: str, **kwargs):

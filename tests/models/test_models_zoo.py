@@ -78,3 +78,16 @@ def test_smollm2_loads_answers_and_exposes_attention():
     assert len(att) == model.config.num_hidden_layers
     assert att[0].shape == (1, model.config.num_attention_heads, ids.shape[1], ids.shape[1])
     torch.testing.assert_close(att[0].sum(-1), torch.ones_like(att[0].sum(-1)))  # rows are distributions
+
+
+def test_stage_entries_name_their_dvc_stage_and_refuse_to_load_as_models(monkeypatch, tmp_path):
+    assert ZOO["tiny-lm-large"].stage == "shared/lm/dvc.yaml:train@large"
+    assert ZOO["bpe-8k"].stage == "shared/lm/dvc.yaml:tokenize" and ZOO[SMOL].stage is None
+    with pytest.raises(ValueError, match="not a model: use shared.models.stage_dir"):
+        models.load("bpe-8k")
+    with pytest.raises(ValueError, match="packaged gguf model"):
+        models.stage_dir("gemma-3-270m")
+    # an absent stage output is reported with its install command, not a FileNotFoundError later
+    monkeypatch.setattr("shared.models.zoo.TINY_DIR", tmp_path)
+    with pytest.raises(models.ModelMissing, match="papers models install bpe-8k"):
+        models.stage_dir("bpe-8k")
