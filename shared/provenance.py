@@ -119,7 +119,8 @@ def lock_hash(root: Path = ROOT) -> str | None:
     return sha256_text(path.read_text()) if path.exists() else None
 
 
-def kernels_hash(root: Path = ROOT) -> str:
-    # a kernelspec's env block can change numbers (threads, seeds), so it is an input too
-    specs = sorted((root / "kernels").glob("*/kernel.json"))
-    return sha256_text("".join(p.read_text() for p in specs))
+def kernel_hash(kernel: str, root: Path = ROOT) -> str | None:
+    """Hash of one kernelspec (`kernels/<kernel>/kernel.json`): its env block can change numbers (threads, seeds), so
+    it is an input of every paper that runs on it, and only of those."""
+    path = root / "kernels" / kernel / "kernel.json"
+    return sha256_text(path.read_text()) if path.exists() else None

@@ -121,19 +121,27 @@ def load_treebank(which: tuple[str, ...] = ("web", "wiki")) -> list[dict]:
     return out
 
 
-def load_parallel(src: str, tgt: str, corpus: str = "gettext", unit: str = "paragraph", domains=None):
+def load_parallel(src: str, tgt: str, corpus: str = "gettext", unit: str = "paragraph", domains=None,
+                  id_column: str | None = None):  # fmt: skip
     """Aligned text for a language pair as a `datasets.Dataset` with columns `id`, `<src>`, `<tgt>`.
 
     Args:
-        src, tgt (str): language codes, lowercase with `-` (`en`, `tr`, `pt-br`, `zh-cn`).
+        src, tgt (str): language codes, lowercase with `-` (`en`, `tr`, `pt-br`, `zh-cn`); Indonesian is `id`, which
+            is also the default name of the key column: the key column is then called `row_id` instead.
         corpus (str): `gettext` (UI strings, exact alignment by msgid; up to ~100 languages) or `libreoffice`
             (help pages; 9 languages, aligned by page path and paragraph id).
         unit (str): for libreoffice, `paragraph` (default) or `page` (paragraphs joined by newlines, in the order
             of the source page, keeping only paragraphs both pages have).
         domains (list[str], Optional): gettext domains to read; default all built.
+        id_column (str, Optional): name of the key column; default `id` (`row_id` when a language is `id`).
     """
     import datasets
 
+    if src == tgt:
+        raise ValueError(f"source and target language are both {src!r}")
+    key = id_column or ("row_id" if "id" in (src, tgt) else "id")
+    if key in (src, tgt):
+        raise ValueError(f"id_column {key!r} is also a language code of the pair: pick another name")
     rows = []
     if corpus == "gettext":
         base = data_path("parallel/gettext")
@@ -141,7 +149,7 @@ def load_parallel(src: str, tgt: str, corpus: str = "gettext", unit: str = "para
         for domain in names:
             for r in read_jsonl(data_path(f"parallel/gettext/{domain}/messages.jsonl")):
                 if r.get(src) and r.get(tgt):
-                    rows.append({"id": f"{domain}:{r['msgid']}", src: r[src], tgt: r[tgt]})
+                    rows.append({key: f"{domain}:{r['msgid']}", src: r[src], tgt: r[tgt]})
     elif corpus == "libreoffice":
         known = parallel_languages("libreoffice")
         if src not in known or tgt not in known:
@@ -154,9 +162,9 @@ def load_parallel(src: str, tgt: str, corpus: str = "gettext", unit: str = "para
             ids = [pid for pid, _ in pages[src][page]["paragraphs"] if pid in b]
             if unit == "page":
                 if ids:
-                    rows.append({"id": page, src: "\n".join(a[i] for i in ids), tgt: "\n".join(b[i] for i in ids)})
+                    rows.append({key: page, src: "\n".join(a[i] for i in ids), tgt: "\n".join(b[i] for i in ids)})
             elif unit == "paragraph":
-                rows += [{"id": f"{page}#{i}", src: a[i], tgt: b[i]} for i in ids]
+                rows += [{key: f"{page}#{i}", src: a[i], tgt: b[i]} for i in ids]
             else:
                 raise ValueError(f"unit must be 'paragraph' or 'page', got {unit!r}")
     else:
@@ -190,8 +198,7 @@ def load_tokenizer(name: str):
         # the project's own BPE, an output of the tiny-LM DVC stage rather than of data/
         folder = ROOT / "shared" / "lm" / "trained" / "bpe-8k"
         if not (folder / "tokenizer.json").exists():
-            raise DataMissing(f"{folder} is missing: run `dvc pull shared/lm/dvc.yaml:tokenize` "
-                              "(or `papers models install tiny-lm-small`)")  # fmt: skip
+            raise DataMissing(f"{folder} is missing: run `papers models install bpe-8k`")
         from transformers import PreTrainedTokenizerFast
 
         return PreTrainedTokenizerFast.from_pretrained(str(folder))

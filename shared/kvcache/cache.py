@@ -105,7 +105,7 @@ class PolicyCache:
 
     def _evict(self, i: int, layer) -> None:
         T, K = layer.keys.shape[-2], self.policy.layer_budget(i)
-        if K is None or T <= K:
+        if K is None or T <= K or self.policy.is_selection:  # a selection policy keeps the whole cache
             return
         if self.fast and type(self.policy) is SinkWindow and self.positions == "original":
             # streaming eviction drops a contiguous run right after the sinks: slicing, no top-k, no gather
@@ -134,6 +134,10 @@ def _kv_attention(module, query, key, value, attention_mask, scaling=None, dropo
     cached keys are all in the past, and the last `Q` keys (this step's tokens) are causal among themselves. Returns
     the attention weights (eager math) when `module.kv_return_weights` is set, else runs SDPA.
 
+    With a selection policy in `module.kv_selection` (see `kv_attention`), each query reads only the tokens the policy
+    selects for it (`select_mask`); a single-token step of one document gathers those keys and values first, so
+    attention really computes over the selection only.
+
     Args:
         query (torch.Tensor): `[B, H_q, Q, D]`; key, value: `[B, H_kv, T, D]`.
 
@@ -142,12 +146,25 @@ def _kv_attention(module, query, key, value, attention_mask, scaling=None, dropo
     """
     Q, T = query.shape[2], key.shape[2]
     mask = None
-    if Q > 1:
+    return_weights = getattr(module, "kv_return_weights", False)
+    selection = getattr(module, "kv_selection", None)
+    if selection is not None:
+        scale = scaling if scaling is not None else query.shape[-1] ** -0.5
+        if Q == 1 and query.shape[0] == 1 and not return_weights:
+            # decoding: gather the selected keys and values, so attention computes over the selection only
+            slots = selection.select_slots(module.layer_idx, query, key, scale)
+            if slots is not None:
+                key, value = key[:, :, slots], value[:, :, slots]
+        else:
+            allowed = selection.select_mask(module.layer_idx, query, key, scale)  # [B, Q, T]
+            mask = torch.zeros(allowed.shape, dtype=query.dtype, device=query.device)
+            mask = mask.masked_fill(~allowed, torch.finfo(query.dtype).min)[:, None]  # [B, 1, Q, T]
+    elif Q > 1:
         allowed = torch.ones(Q, T, dtype=torch.bool, device=query.device).tril(T - Q)
         mask = torch.zeros(Q, T, dtype=query.dtype, device=query.device)
         mask = mask.masked_fill(~allowed, torch.finfo(query.dtype).min)
     groups = query.shape[1] // key.shape[1]
-    if not getattr(module, "kv_return_weights", False):
+    if not return_weights:
         return sdpa_attention_forward(module, query, key, value, mask, dropout=0.0, scaling=scaling, is_causal=False)
     k, v = key.repeat_interleave(groups, dim=1), value.repeat_interleave(groups, dim=1)
     scores = query @ k.transpose(2, 3) * (scaling if scaling is not None else query.shape[-1] ** -0.5)
@@ -161,8 +178,16 @@ AttentionInterface.register(ATTENTION, _kv_attention)
 
 
 @contextmanager
-def kv_attention(model, return_weights: bool):
-    """Run `model` with the pruned-cache attention for the duration of the block, then restore its own."""
+def kv_attention(model, return_weights: bool, selection: KVPolicy | None = None):
+    """Run `model` with the pruned-cache attention for the duration of the block, then restore its own.
+
+    Args:
+        return_weights (bool): compute attention weights (eager math) so that `output_attentions` works.
+        selection (KVPolicy | None): a selection policy (`is_selection`, e.g. `TokenSelect`) that chooses, per query
+            and layer, which cached tokens attention reads; `None` reads every cached token.
+    """
+    if selection is not None and not selection.is_selection:
+        raise ValueError(f"{type(selection).__name__} is not a selection policy")
     before = model.config._attn_implementation
     layer_types = getattr(model.config, "layer_types", None) or []
     if any(t != "full_attention" for t in layer_types):
@@ -170,10 +195,15 @@ def kv_attention(model, return_weights: bool):
     model.set_attn_implementation(ATTENTION)
     attn_modules = [m for m in model.modules() if hasattr(m, "k_proj")]
     for m in attn_modules:
-        m.kv_return_weights = return_weights
+        m.kv_return_weights, m.kv_selection = return_weights, selection
     try:
         yield
     finally:
         for m in attn_modules:
-            del m.kv_return_weights
+            del m.kv_return_weights, m.kv_selection
         model.set_attn_implementation(before)
+
+
+def policy_attention(model, policy: KVPolicy):
+    """`kv_attention` set up for `policy`: attention weights if it observes them, per-query selection if it selects."""
+    return kv_attention(model, policy.needs_attention, policy if policy.is_selection else None)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 from transformers import DynamicCache
 
-from shared.kvcache.cache import PolicyCache, kv_attention
+from shared.kvcache.cache import PolicyCache, kv_attention, policy_attention
 from shared.kvcache.policies import KVPolicy
 
 
@@ -51,7 +51,7 @@ def stream_nll(model, ids: torch.Tensor, policy: KVPolicy, positions: str = "ori
     pc = PolicyCache(model, policy, positions, fast)
     nll, ms, size = [], [], []
     t = 0
-    with kv_attention(model, policy.needs_attention):
+    with policy_attention(model, policy):
         while t < T - 1:
             n = min(prefill if t == 0 else 1, T - 1 - t)
             t0 = time.perf_counter()
@@ -63,6 +63,34 @@ def stream_nll(model, ids: torch.Tensor, policy: KVPolicy, positions: str = "ori
             t += n
     nll = torch.cat(nll, dim=1)
     return StreamResult(nll if batched else nll[0], torch.tensor(ms), torch.tensor(size), pc.nbytes())
+
+
+@torch.no_grad()
+def one_pass_logits(model, ids: torch.Tensor, policy: KVPolicy, last: int = 0) -> torch.Tensor:
+    """Logits of one forward over whole documents under a static policy (its `[T, T]` mask) or a selection policy
+    (every query row attends what the policy selects for it), `[B, T, V]` for `ids` `[B, T]`; with `last > 0` only
+    the last `last` positions, `[B, last, V]` (the LM head is then computed for those only).
+
+    Nothing is evicted in either case, so a token's keys and values depend only on its own row: the result equals the
+    streaming loop (`stream_nll(..., positions="original")`) up to float rounding, and for a selection policy up to
+    top-k near-ties that the rounding can flip.
+    """
+    ids = ids.view(-1, ids.shape[-1])
+    if policy.is_selection:
+        policy.reset()
+        with kv_attention(model, False, policy):
+            return model(input_ids=ids, use_cache=False, logits_to_keep=last).logits
+    if not policy.is_static:
+        raise ValueError(f"{type(policy).__name__} is neither static nor a selection policy: stream it")
+    allowed = policy.static_mask(ids.shape[1])  # [T, T]
+    # an additive float mask: eager attention adds a 4D mask to the scores, so a boolean one would be read as 0/1
+    mask = torch.zeros(allowed.shape, dtype=model.dtype).masked_fill(~allowed, torch.finfo(model.dtype).min)
+    return model(input_ids=ids, attention_mask=mask.expand(ids.shape[0], 1, -1, -1), logits_to_keep=last).logits
+
+
+def _next_token_nll(logits: torch.Tensor, ids: torch.Tensor, batched: bool) -> torch.Tensor:
+    nll = -torch.log_softmax(logits[:, :-1].double(), -1).gather(-1, ids[:, 1:, None]).squeeze(-1)  # [B, T-1]
+    return nll if batched else nll[0]
 
 
 @torch.no_grad()
@@ -78,12 +106,39 @@ def masked_nll(model, ids: torch.Tensor, policy: KVPolicy) -> torch.Tensor:
     """
     batched = ids.dim() == 2 and ids.shape[0] > 1
     ids = ids.view(-1, ids.shape[-1])
-    allowed = policy.static_mask(ids.shape[1])  # [T, T]
-    # an additive float mask: eager attention adds a 4D mask to the scores, so a boolean one would be read as 0/1
-    mask = torch.zeros(allowed.shape, dtype=model.dtype).masked_fill(~allowed, torch.finfo(model.dtype).min)
-    logits = model(input_ids=ids, attention_mask=mask.expand(ids.shape[0], 1, -1, -1)).logits[:, :-1]
-    nll = -torch.log_softmax(logits.double(), -1).gather(-1, ids[:, 1:, None]).squeeze(-1)  # [B, T-1]
-    return nll if batched else nll[0]
+    return _next_token_nll(one_pass_logits(model, ids, policy), ids, batched)
+
+
+@torch.no_grad()
+def selection_nll(model, ids: torch.Tensor, policy: KVPolicy) -> torch.Tensor:
+    """The fast path for selection policies: one forward over whole documents in which every query row attends only
+    what the policy selects for it (see `one_pass_logits`).
+
+    Args:
+        ids (torch.Tensor): token ids `[T]` or a batch of equal-length documents `[B, T]`.
+
+    Returns:
+        torch.Tensor: NLL of tokens 1..T-1, `[T-1]` (or `[B, T-1]` for batched input), float64.
+    """
+    if not policy.is_selection:
+        raise ValueError(f"{type(policy).__name__} is not a selection policy")
+    batched = ids.dim() == 2 and ids.shape[0] > 1
+    ids = ids.view(-1, ids.shape[-1])
+    return _next_token_nll(one_pass_logits(model, ids, policy), ids, batched)
+
+
+def policy_nll(model, ids: torch.Tensor, policy: KVPolicy, prefill: int = 1) -> torch.Tensor:
+    """Per-token NLL under any policy by its fastest exact path: one masked pass for static policies, one selecting
+    pass for selection policies, else the streaming loop (`prefill` tokens first: exact while `prefill <= budget`).
+
+    Returns:
+        torch.Tensor: `[T-1]` (or `[B, T-1]`), float64.
+    """
+    if policy.is_static:
+        return masked_nll(model, ids, policy)
+    if policy.is_selection:
+        return selection_nll(model, ids, policy)
+    return stream_nll(model, ids, policy, prefill=prefill).nll
 
 
 @torch.no_grad()
@@ -120,7 +175,7 @@ def generate(model, ids: torch.Tensor, policy: KVPolicy, max_new_tokens: int, po
     ids = ids.view(1, -1)
     pc = PolicyCache(model, policy, positions)
     out = []
-    with kv_attention(model, policy.needs_attention):
+    with policy_attention(model, policy):
         for s in range(0, ids.shape[1], chunk):
             logits = pc.forward(ids[:, s : s + chunk])
         for _ in range(max_new_tokens):
@@ -154,7 +209,7 @@ def decode_ms(model, context: int, policy: KVPolicy | None, new_tokens: int = 16
         scope = nullcontext()
     else:
         pc = PolicyCache(model, policy)
-        step, scope = pc.forward, kv_attention(model, policy.needs_attention)
+        step, scope = pc.forward, policy_attention(model, policy)
     times = []
     with scope:
         for s in range(0, context, chunk):

@@ -40,8 +40,6 @@ def _dep_paths(paper: Paper, key: str) -> list[str]:
         return []  # the notebook's code is also in its jupytext twin `<slug>.py`, a code file listed on its own
     if key == "data.dvc":
         return []  # a .dvc file cannot be a dep: the data folders the paper reads are listed instead
-    if key == "kernels/":  # the runner hashes the kernelspecs, not the folder's other files
-        return [os.path.relpath(p, paper.dir) for p in sorted((project / "kernels").glob("*/kernel.json"))]
     return [os.path.relpath(project / key, paper.dir)]
 
 

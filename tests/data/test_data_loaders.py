@@ -63,7 +63,10 @@ def fixture_data(tmp_path, monkeypatch):
     (root / "tokenizers/whisper/multilingual.tiktoken").write_text(ranks)
     monkeypatch.setenv("TOKEN_PAPERS_DATA_DIR", str(root))
     monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf-cache"))
-    return root
+    # `load_tiktoken` is cached by name: drop encodings read from the real data/ before, and the fixture's after
+    D.load_tiktoken.cache_clear()
+    yield root
+    D.load_tiktoken.cache_clear()
 
 
 def test_load_text_returns_a_dataset(fixture_data):
@@ -90,6 +93,23 @@ def test_parallel_gettext_keeps_only_translated_pairs(fixture_data):
     assert ds[0] == {"id": "gtk30:Open", "en": "Open", "tr": "Aç"} and len(ds) == 1
     assert len(D.load_parallel("de", "en")) == 2
     assert D.parallel_languages() == ["de", "en", "tr"]
+
+
+def test_parallel_indonesian_keeps_its_text_apart_from_the_key(fixture_data):
+    # Indonesian's code is "id": the text used to overwrite the key column (or the key the text)
+    write_jsonl(fixture_data / "parallel/gettext/glib20/messages.jsonl",
+                [{"msgid": "Open", "en": "Open", "id": "Buka"}, {"msgid": "Save", "en": "Save"}])  # fmt: skip
+    for src, tgt in (("en", "id"), ("id", "en")):
+        ds = D.load_parallel(src, tgt, domains=["glib20"])
+        assert ds.column_names == ["row_id", src, tgt]
+        assert ds[0] == {"row_id": "glib20:Open", "en": "Open", "id": "Buka"} and len(ds) == 1
+    assert D.load_parallel("en", "id", domains=["glib20"], id_column="key")[0]["key"] == "glib20:Open"
+    assert D.load_parallel("en", "tr", id_column="key").column_names == ["key", "en", "tr"]
+    assert D.load_parallel("en", "tr").column_names == ["id", "en", "tr"]  # other pairs keep `id`
+    with pytest.raises(ValueError, match="also a language code"):
+        D.load_parallel("en", "id", domains=["glib20"], id_column="id")
+    with pytest.raises(ValueError, match="both"):
+        D.load_parallel("en", "en")
 
 
 def test_parallel_libreoffice_aligns_by_paragraph_id(fixture_data):

@@ -1,5 +1,6 @@
 """The pruned cache on a tiny random Llama: the streaming loop against one-pass references, fast paths against the
-reference path, RoPE re-rotation against fresh rotary keys, H2O's bookkeeping against the full attention matrix."""
+reference path, RoPE re-rotation against fresh rotary keys, H2O's bookkeeping against the full attention matrix,
+TokenSelect's streamed selection against its one-pass fast path."""
 
 import pytest
 import torch
@@ -11,14 +12,18 @@ from shared.kvcache import (
     PolicyCache,
     RandomEviction,
     SinkWindow,
+    TokenSelect,
     attention_maps,
     decode_ms,
     generate,
     kv_attention,
     masked_nll,
+    one_pass_logits,
     plant_fact,
+    policy_nll,
     recompute_nll,
     rotate_keys,
+    selection_nll,
     sink_mass,
     stream_nll,
     topk_mass,
@@ -184,3 +189,71 @@ def test_decode_ms_reports_a_bounded_cache(tiny_llama):
     _, small = decode_ms(tiny_llama, 64, SinkWindow(budget=16, n_sink=4), new_tokens=2, vocab=97)
     assert plain == full == 2 * 2 * 2 * 66 * 16 * 4  # keys+values, layers, kv heads, tokens, head dim, fp32
     assert small == full * 16 // 66
+
+
+@torch.no_grad()
+@pytest.mark.parametrize("threshold", [None, 0.3, -1.0])
+def test_token_select_stream_equals_one_pass(tiny_llama, ids, threshold):
+    # streamed: one row per step against the real cache (reference rows, and the gathered single-token attention);
+    # one pass: every row's selection vectorised inside one forward with a mask
+    streamed = TokenSelect(budget=12, n_sink=2, n_recent=3, threshold=threshold)
+    got = stream_nll(tiny_llama, ids, streamed)
+    one_pass = TokenSelect(budget=12, n_sink=2, n_recent=3, threshold=threshold)
+    assert_close("one pass", got.nll, selection_nll(tiny_llama, ids, one_pass), rel_rms=1e-5)
+    assert got.cache_tokens[-1] == ids.shape[1] - 1, "selection evicts nothing"
+    assert (got.nll - _one_pass_nll(tiny_llama, ids)).abs().max() > 1e-3, "and it did select"
+    if threshold == -1.0:
+        assert streamed.stats()["reuse"] > 0.9
+    # the streamed run saw one row less (the last token is never read); otherwise the same decisions
+    assert 0 < streamed.stats()["attended"] < 0.6 and one_pass.counts["selected"] >= streamed.counts["selected"]
+
+
+@torch.no_grad()
+def test_token_select_reference_chunks_and_batches(tiny_llama, ids):
+    # a prefill chunk goes through the per-row reference (fast=False) or the vectorised rows: same losses; a batch
+    # of two documents (masked attention, no gather) equals each document alone
+    ref = stream_nll(tiny_llama, ids, TokenSelect(budget=10, n_sink=1, n_recent=2, fast=False), prefill=30).nll
+    fast = stream_nll(tiny_llama, ids, TokenSelect(budget=10, n_sink=1, n_recent=2), prefill=30).nll
+    assert_close("chunked", ref, fast, rel_rms=1e-5)
+    batch = stream_nll(tiny_llama, torch.cat([ids, ids.flip(-1)]), TokenSelect(budget=10, n_sink=1, n_recent=2)).nll
+    one = stream_nll(tiny_llama, ids.flip(-1), TokenSelect(budget=10, n_sink=1, n_recent=2)).nll
+    assert_close("batched", one, batch[1], rel_rms=1e-5)
+
+
+@torch.no_grad()
+def test_token_select_with_a_large_budget_is_the_full_model(tiny_llama, ids):
+    full = _one_pass_nll(tiny_llama, ids)
+    assert_close("one pass", full, selection_nll(tiny_llama, ids, TokenSelect(budget=60, n_recent=3)), rel_rms=1e-5)
+    assert_close("streamed", full, stream_nll(tiny_llama, ids, TokenSelect(budget=60)).nll, rel_rms=1e-5)
+    with pytest.raises(ValueError):
+        selection_nll(tiny_llama, ids, FullCache())
+
+
+@torch.no_grad()
+def test_token_select_decodes_and_generates(tiny_llama, ids):
+    _, full = decode_ms(tiny_llama, 64, FullCache(), new_tokens=2, vocab=97)
+    _, sel = decode_ms(tiny_llama, 64, TokenSelect(budget=16, n_recent=4), new_tokens=2, vocab=97)
+    assert sel == full, "selection keeps the whole cache"
+    prompt = ids[:, :20]
+    want = tiny_llama.generate(prompt, max_new_tokens=6, do_sample=False, pad_token_id=0)[0, 20:].tolist()
+    assert generate(tiny_llama, prompt, TokenSelect(budget=40), max_new_tokens=6, chunk=7) == want
+
+
+@torch.no_grad()
+def test_policy_nll_takes_each_policys_exact_path(tiny_llama, ids):
+    for policy in [SinkWindow(budget=12, n_sink=2), TokenSelect(budget=12, n_sink=2, n_recent=3)]:
+        assert_close(type(policy).__name__, stream_nll(tiny_llama, ids, policy).nll, policy_nll(tiny_llama, ids, policy),
+                     rel_rms=1e-5)  # fmt: skip
+    h2o = stream_nll(tiny_llama, ids, HeavyHitter(budget=12, n_recent=4)).nll
+    assert_close("H2O, prefill inside the budget", h2o, policy_nll(tiny_llama, ids, HeavyHitter(budget=12, n_recent=4),
+                                                                   prefill=12), rel_rms=1e-5)  # fmt: skip
+
+
+@torch.no_grad()
+def test_one_pass_logits_last_positions(tiny_llama, ids):
+    for policy in [SinkWindow(budget=12, n_sink=2), TokenSelect(budget=12, n_sink=2, n_recent=3)]:
+        full = one_pass_logits(tiny_llama, ids, policy)
+        assert full.shape == (1, ids.shape[1], 97)
+        assert_close("last 3", full[:, -3:], one_pass_logits(tiny_llama, ids, policy, last=3), rel_rms=1e-5)
+    with pytest.raises(ValueError):
+        one_pass_logits(tiny_llama, ids, HeavyHitter(budget=12))

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from shared.kvcache import FullCache, HeavyHitter, KVPolicy, RandomEviction, SinkWindow
+from shared.kvcache import POLICIES, FullCache, HeavyHitter, KVPolicy, RandomEviction, SinkWindow, TokenSelect
 
 B, H, T, D = 2, 3, 40, 8
 
@@ -99,3 +99,92 @@ def test_dynamic_policy_has_no_static_mask():
     with pytest.raises(NotImplementedError):
         HeavyHitter(budget=8).static_mask(10)
     assert not KVPolicy.is_static
+
+
+# selection policies keep the whole cache and choose per query: their contract is `select_mask`, not `keep_indices`
+Hq = 6  # query heads: two per key-value head
+
+
+def _qk(Q=T, seed=3):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(B, Hq, Q, D, generator=g), torch.randn(B, H, T, D, generator=g)
+
+
+@pytest.mark.parametrize("budget", [5, 12, 39])
+@pytest.mark.parametrize("threshold", [None, 0.2])
+@pytest.mark.parametrize("fast", [True, False])
+def test_select_mask_contract(budget, threshold, fast):
+    q, k = _qk()
+    policy = TokenSelect(budget=budget, n_sink=2, n_recent=3, threshold=threshold, fast=fast)
+    policy.reset()
+    mask = policy.select_mask(0, q, k, 0.5)  # [B, Q, T], the queries are positions 0..T-1
+    assert mask.shape == (B, T, T) and mask.dtype == torch.bool
+    assert not mask.triu(1).any(), "causal"
+    assert mask.diagonal(dim1=1, dim2=2).all(), "every query reads itself"
+    assert (mask.sum(-1) <= budget + 1).all(), "at most the budget plus the query itself"
+    for t in range(T):
+        if t <= budget:
+            assert mask[:, t, : t + 1].all(), "a past that fits in the budget is read whole"
+        else:
+            assert mask[:, t, :2].all() and mask[:, t, t - 3 : t + 1].all(), "sinks and recent tokens are always read"
+            assert (mask[:, t].sum(-1) == budget + 1).all() or threshold is not None
+
+
+@pytest.mark.parametrize("threshold", [None, 0.1, -1.0])
+def test_select_mask_fast_equals_reference_rows(threshold):
+    q, k = _qk()
+    fast, ref = (TokenSelect(budget=10, n_sink=2, n_recent=3, threshold=threshold, fast=f) for f in (True, False))
+    fast.reset(), ref.reset()
+    assert torch.equal(fast.select_mask(1, q, k, 0.3), ref.select_mask(1, q, k, 0.3))
+    assert fast.counts == ref.counts
+
+
+def test_selection_cache_reuse_extremes():
+    q, k = _qk()
+    always, never = (
+        TokenSelect(budget=10, n_recent=3, threshold=-1.0),
+        TokenSelect(budget=10, n_recent=3, threshold=1.5),
+    )
+    for p in (always, never):
+        p.reset()
+        p.select_mask(0, q, k, 0.3)
+    selecting = T - 1 - 10  # rows t = 11..T-1 select
+    assert always.counts["selected"] == B and always.counts["reused"] == B * (selecting - 1)
+    assert never.counts["reused"] == 0 and never.stats()["reuse"] == 0.0
+    # reused rows read the first selection's top-k: the non-forced part of their masks is identical
+    mask = TokenSelect(budget=10, n_recent=3, threshold=-1.0).select_mask(0, q, k, 0.3)
+    first, last = mask[:, 11, 4 : 11 - 3], mask[:, T - 1, 4 : 11 - 3]
+    assert torch.equal(first, last)
+
+
+def test_soft_vote_normalises_each_head():
+    # head 0 has huge logits, head 1 small ones: summing raw logits would follow head 0 alone; the soft vote gives
+    # each head one unit of probability, so two heads that agree on token 2 outvote head 0's favourite, token 1
+    keys = torch.eye(4)[None, None].expand(1, 1, 4, 4)  # [B=1, Hkv=1, T=4, D=4], key j = e_j
+    query = torch.tensor([[[0.0, 50.0, 0.0, 0.0], [0.0, 0.0, 3.0, 0.0], [0.0, 0.0, 3.0, 0.0]]])  # [1, Hq=3, D]
+    vote = TokenSelect.criticality(query, keys, torch.tensor([True] * 4), 1.0)
+    assert (query[0] @ keys[0, 0].T).sum(0).argmax() == 1
+    assert vote.argmax() == 2 and vote.sum().item() == pytest.approx(3.0)
+    assert TokenSelect.criticality(query, keys, torch.tensor([True, False, True, True]), 1.0)[0, 1] == 0
+
+
+def test_token_select_evicts_nothing_and_is_registered():
+    k, v = _kv()
+    assert TokenSelect(budget=24).keep_indices(0, k, v).shape == (B, H, T)
+    assert POLICIES["token_select"] is TokenSelect and TokenSelect.is_selection and not SinkWindow.is_selection
+    with pytest.raises(ValueError):
+        TokenSelect(budget=4, n_sink=2, n_recent=3)
+
+
+@pytest.mark.parametrize("threshold", [None, 0.2, -1.0])
+def test_decoding_fast_path_equals_reference_rows(threshold):
+    # one decoding query per step against a growing cache: the sliced, grouped fast path (`select_slots`) must read
+    # exactly the slots of the reference row and make the same reuse decisions
+    q, k = _qk()
+    fast, ref = (TokenSelect(budget=10, n_sink=2, n_recent=3, threshold=threshold, fast=f) for f in (True, False))
+    for t in range(T):
+        one_q, cache = q[:1, :, t : t + 1], k[:1, :, : t + 1]
+        want = ref.select_row(0, one_q[:, :, 0], cache, t, 0.3)[0].nonzero().flatten()
+        got = fast.select_slots(0, one_q, cache, 0.3)
+        assert torch.equal(want, torch.arange(t + 1) if got is None else got), f"step {t}"
+    assert fast.counts == ref.counts and (threshold != -1.0 or fast.stats()["reuse"] > 0.9)

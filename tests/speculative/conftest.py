@@ -25,3 +25,14 @@ def llama_pair():
 
     target = tiny_llama(0, layers=3)
     return target, truncated_draft(target, 1)
+
+
+@pytest.fixture(scope="module")
+def sampling_pair():
+    """(target, draft): two unrelated tiny random Llamas over 6 tokens with soft distributions (several tokens keep
+    mass), for sampling tests that enumerate every outcome."""
+    target, draft = tiny_llama(3, layers=2, vocab=6), tiny_llama(4, layers=1, vocab=6)
+    with torch.no_grad():
+        target.lm_head.weight.mul_(0.15)
+        draft.lm_head.weight.mul_(0.15)
+    return target, draft

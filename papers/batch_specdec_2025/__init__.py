@@ -1,0 +1,1 @@
+"""Batch Speculative Decoding Done Right (catalog id 120)."""

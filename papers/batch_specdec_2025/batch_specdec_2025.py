@@ -1,0 +1,137 @@
+# %% [markdown]
+# # Batch Speculative Decoding Done Right (catalog id 120): ragged acceptance breaks batched speculative decoding
+#
+# **Claims under test.** In a batch, rows accept different numbers of draft tokens. Implementations that do not
+# realign position ids, attention masks and KV caches afterwards produce outputs that differ from plain decoding
+# (Sec. 3). EQSPEC realigns after every step and restores output equivalence; realignment is a large share of its
+# overhead (40%, abstract). EXSPEC batches only sequences of equal length from a pool, so it needs no realignment,
+# stays equivalent and cuts that overhead (abstract, Sec. 5).
+#
+# **Replicated here (scaled down):** greedy batched speculative decoding on the shared engine
+# (`shared.speculative.batch`), with SmolLM2-135M-Instruct as the target and its int8-quantised copy as the draft, on
+# chat prompts. Every batched output is compared token by token with unbatched greedy decoding, for EQSPEC, EXSPEC and
+# two naive variants that reproduce the ragged bugs (wrong position ids; rejected entries left visible).
+# **Not replicated, and why:** the GPU throughput scaling to batch 8 (3x), SpecBench and the 7-9B model pairs. Only a
+# 2-core CPU is available here, and on a CPU batching buys little. The two timing claims (realignment share, EXSPEC's
+# overhead against EQSPEC's) are measured in wall clock on a shared CPU, so they are reported but not compared by CI.
+#
+# The claims and their verdict rules are fixed in `claims.py` (shown by the setup cell) before anything is measured.
+
+# %% tags=["parameters"]
+PROFILE = "default"  # the params/<profile>.yaml that overrides these values
+SEEDS = [0]  # greedy decoding: no randomness (kept for the run record)
+N_PROMPTS = 4  # chat prompts, all in one batch
+MAX_NEW = 24  # tokens generated per prompt
+DRAFT_LEN = 4  # draft tokens per step
+
+# %%
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from papers.batch_specdec_2025.claims import CLAIMS
+from papers.batch_specdec_2025.method import chat_prompts, equivalence, int8_draft
+from shared.claims import Measurement, evaluate_claims, preregister, verdict_table
+from shared.models import load
+from shared.results import start_run
+from shared.speculative.batch import batch_generate, exspec_generate, greedy_reference
+
+run = start_run("batch_specdec_2025", globals(), seeds=SEEDS)
+pd.options.display.float_format = "{:.4g}".format
+preregister(CLAIMS)
+target, tok = load("smollm2-135m-instruct")
+draft = int8_draft(target)
+prompts = chat_prompts(tok, N_PROMPTS)
+
+# %% [markdown]
+# ## Sanity checks
+# Unbatched speculative decoding (batch of one, realigned) equals greedy decoding for the first prompt, and the prompts
+# have different lengths, so the batch is left-padded from the start.
+
+# %% tags=["nbval-check-output"]
+references = [greedy_reference(target, p, MAX_NEW) for p in prompts]
+single = batch_generate(target, draft, prompts[:1], MAX_NEW, DRAFT_LEN, "realign")
+assert single.tokens == references[:1]
+assert len({len(p) for p in prompts}) > 1
+print(f"batch of one equals greedy; prompt lengths {[len(p) for p in prompts]}")
+
+# %% [markdown]
+# ## Experiment
+# One batch per mode, the same prompts; then EXSPEC, and every prompt on its own (batch size 1) for throughput.
+
+# %%
+runs = {mode: batch_generate(target, draft, prompts, MAX_NEW, DRAFT_LEN, mode)
+        for mode in ("realign", "naive_positions", "naive_unmasked")}  # fmt: skip
+runs["exspec"] = exspec_generate(target, draft, prompts, MAX_NEW, DRAFT_LEN, batch_size=N_PROMPTS)
+solo = [batch_generate(target, draft, [p], MAX_NEW, DRAFT_LEN, "realign") for p in prompts]
+rows = [{"method": name, "identical_rows": equivalence(r.tokens, references), "steps": r.steps,
+         "mean_accepted": sum(r.accepted) / len(r.accepted)} for name, r in runs.items()]  # fmt: skip
+table = pd.DataFrame(rows).set_index("method")
+timing = pd.DataFrame([{"method": name, "seconds": r.seconds, "realign_seconds": r.realign_seconds,
+                        "tokens_per_s": sum(map(len, r.tokens)) / r.seconds} for name, r in runs.items()]
+                      + [{"method": "batch size 1", "seconds": sum(s.seconds for s in solo),
+                          "realign_seconds": sum(s.realign_seconds for s in solo),
+                          "tokens_per_s": sum(len(s.tokens[0]) for s in solo) / sum(s.seconds for s in solo)}])  # fmt: skip
+
+# %% [markdown]
+# ## Paper vs ours
+# Equivalence is deterministic and compared by CI; the timing claims (realignment share, EXSPEC overhead) are printed
+# in the untagged verdict table below, since wall clock on a shared CPU differs from run to run.
+
+# %% tags=["nbval-check-output"]
+table.round(3)
+
+# %%
+measurements = {
+    "naive-positions-break": Measurement(1 - table.identical_rows["naive_positions"]),
+    "naive-mask-break": Measurement(1 - table.identical_rows["naive_unmasked"]),
+    "eqspec-equivalence": Measurement(table.identical_rows["realign"]),
+    "exspec-equivalence": Measurement(table.identical_rows["exspec"]),
+    "realign-overhead": Measurement(runs["realign"].realign_seconds / runs["realign"].seconds),
+    "exspec-overhead": Measurement(runs["exspec"].realign_seconds / runs["realign"].realign_seconds),
+}
+claim_results = evaluate_claims(CLAIMS, measurements)
+print(timing.set_index("method").round(3).to_string())
+verdict_table(claim_results)
+
+# %% tags=["nbval-check-output"]
+for r in claim_results:
+    if r["id"] not in ("realign-overhead", "exspec-overhead"):
+        print(f"{r['id']}: {r['verdict']}")
+
+# %% [markdown]
+# ## Plots
+
+# %%
+fig, ax = plt.subplots(figsize=(6, 3.5))
+ax.bar(table.index, table.identical_rows)
+ax.set(ylabel="rows identical to unbatched greedy", ylim=(0, 1.05), title="Output equivalence by batching mode")
+fig.tight_layout()
+run.save_figure(fig, "equivalence")
+plt.show()
+
+# %% [markdown]
+# ## Verdict
+# (Untagged: the timing claims are wall clock, so the one-line summary may differ between runs.)
+
+# %%
+record = run.finish(claim_results)
+
+# %% [markdown]
+# ## Discussion
+# *Default run* (4 chat prompts of different lengths, 24 new tokens each, draft length 4, one batch). The ragged
+# problem is real and easy to hit: both naive variants changed the output of every row (4/4). With column-based
+# position ids the rows that rejected draft tokens see holes in their positions; with rejected entries left visible
+# every later token attends to tokens that were never emitted. Realignment (EQSPEC) and same-length grouping (EXSPEC)
+# both reproduce unbatched greedy decoding exactly, 4/4 rows, above the paper's 95%: in fp32 on a CPU the batched and
+# unbatched kernels agree closely enough that no argmax flips (the paper's 5% presumably comes from fp16/bf16 GPU
+# kernels whose rounding depends on the batch shape).
+#
+# The timing claims come out differently from the paper, for a reason we can name. Realignment took about 3% of
+# EQSPEC's wall time here, not 40%: a 135M model's forward passes on a CPU cost milliseconds each, so gathering and
+# re-padding the caches is cheap next to them, while on a GPU the forwards are fast and the host-side realignment
+# dominates the overhead. (Our ratio also has the whole run as denominator; the abstract's "40% of overhead" may mean
+# a share of the non-forward overhead, which we could not check offline.) EXSPEC's cache regrouping cost between 0.8x
+# and 1.3x of EQSPEC's realignment time in our three runs of this notebook: both are small and measured on a shared
+# machine, so this verdict flips between runs; it is recorded, not compared by CI. EXSPEC needed more steps (24 vs 10)
+# because prompts of different lengths rarely share a length, so its groups were mostly single rows: on a CPU that
+# costs throughput, which the paper avoids with a large, sliding pool of requests.

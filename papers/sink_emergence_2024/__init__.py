@@ -1,0 +1,1 @@
+"""When Attention Sink Emerges in Language Models: An Empirical View (catalog id 103)."""

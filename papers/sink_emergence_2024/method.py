@@ -1,0 +1,318 @@
+"""
+When attention sinks emerge, after Gu, Pang, Du, Liu, Zhang, Du, Wang & Lin, "When Attention Sink Emerges in Language
+Models: An Empirical View" (arXiv:2410.10781, ICLR 2025).
+
+What this module adds to `shared.lm` and `shared.kvcache.attention`:
+- the paper's sink metric `Sink_k^eps` for every position k (`importance`, `sink_metric`): the mean attention a key
+  receives from the queries that can see it, thresholded per head, averaged over heads, layers and sequences;
+- two attention operations the paper compares with softmax, registered with transformers' `AttentionInterface` so
+  that the shared Llama model and trainer run them unchanged: sigmoid attention without row normalisation
+  (`"sigmoid"`, Sec. 7) and softmax attention with a learnable key bias and a zero value bias, an extra
+  "sink slot" every query can see (`"key_bias"`, Sec. 7);
+- batched attention extraction that keeps the model's own attention operation (the shared `attention_maps` switches
+  to eager softmax, which would measure a different model);
+- tiny Llama configurations outside `shared.lm.configs.CONFIGS`, a `<bos>`-prefix wrapper for the shared trainer,
+  the bigram-backcopy data and a checkpoint cache.
+
+Deviations from the paper, on purpose:
+- Training claims are tested on an analogue task: tiny Llamas (2 layers, d = 64, ~150k parameters) learn a
+  bigram-backcopy stream (`bigram_backcopy_stream`) built from the bigram statistics of the project corpus (its most
+  frequent project-BPE tokens), with `<bos>` prepended to every window (`WithPrefix`). Trained on the raw corpus at
+  CPU scale (~1M tokens) they develop no sink at all; the paper's 60M-1B LLaMAs see 5B Pile tokens.
+- Learning rate 1e-2 with warmup and cosine decay (the shared trainer) instead of the paper's constant 4e-4: tiny
+  models need a larger step to fit in a few hundred steps.
+- The measurement follows the official evaluation (`pretrain/eval_sink_pretrain.py`): T = 64, eps = 0.3, the
+  importance of key k averaged over the queries i >= k; for sigmoid attention the weights are row-normalised for the
+  metric only, as there. Probes are held-out chains (trained models) and fortunes or random ids (pretrained models),
+  not 100 Pile sequences.
+- The key-bias slot is not rotated by RoPE and every query sees it (the official code prepends it after the rotation).
+"""
+
+import hashlib
+import json
+from pathlib import Path
+
+import torch
+from torch import nn
+from transformers import AttentionInterface
+
+from shared.lm.configs import make_config
+
+# name -> attention operation; `attn_implementation` names registered with transformers below
+VARIANTS = {"softmax": "sink_softmax", "sigmoid": "sink_sigmoid_nonorm", "key_bias": "sink_key_bias"}
+
+
+def importance(attn: torch.Tensor) -> torch.Tensor:
+    """The paper's alpha_h^l(k): mean attention key k receives from the queries that can see it (i >= k).
+
+    Args:
+        attn (torch.Tensor): causal attention probabilities `[..., T, T]` (rows are queries).
+
+    Returns:
+        torch.Tensor: `[..., T]`, entry k = sum_{i >= k} attn[i, k] / (T - k).
+    """
+    T = attn.shape[-1]
+    seen_by = torch.arange(T, 0, -1, dtype=attn.dtype, device=attn.device)  # [T] queries i >= k
+    return attn.sum(-2) / seen_by
+
+
+def sink_metric(attn: torch.Tensor, eps: float = 0.3) -> torch.Tensor:
+    """`Sink_k^eps` in percent for every position k: the share of heads (over layers, heads and sequences) whose
+    importance for key k exceeds `eps`.
+
+    Args:
+        attn (torch.Tensor): `[N, L, H, T, T]` attention probabilities of N sequences.
+
+    Returns:
+        torch.Tensor: `[T]` percentages; entry 0 is the first-token sink metric Sink_1^eps of the paper.
+    """
+    return (importance(attn) > eps).float().mean(dim=(0, 1, 2)) * 100
+
+
+def sink_per_sequence(attn: torch.Tensor, eps: float = 0.3, position: int = 0) -> torch.Tensor:
+    """`Sink_k^eps` (percent) of each sequence separately, `[N]`: the samples behind an interval."""
+    return (importance(attn)[..., position] > eps).float().mean(dim=(1, 2)) * 100
+
+
+def _causal(T: int, S: int, device) -> torch.Tensor:
+    """`[T, S]` boolean mask of the keys each query may see, when the last T of S keys are the queries' own."""
+    q = torch.arange(T, device=device).unsqueeze(1) + (S - T)
+    return torch.arange(S, device=device).unsqueeze(0) <= q
+
+
+def _expand_kv(module, key, value):
+    groups = getattr(module, "num_key_value_groups", 1)
+    return key.repeat_interleave(groups, dim=1), value.repeat_interleave(groups, dim=1)
+
+
+def softmax_attention(module, query, key, value, attention_mask, scaling, dropout=0.0, **kwargs):
+    """Plain causal softmax attention, the reference the other operations are compared with.
+
+    Args:
+        query, key, value (torch.Tensor): `[B, H, T, D]` (key/value may have fewer heads, grouped-query).
+        attention_mask: ignored; sequences here are unpadded windows, so the mask is the causal one.
+
+    Returns:
+        tuple: output `[B, T, H, D]`, attention probabilities `[B, H, T, T]`.
+    """
+    key, value = _expand_kv(module, key, value)
+    scores = query @ key.transpose(-1, -2) * scaling  # [B, H, T, S]
+    scores = scores.masked_fill(~_causal(query.shape[-2], key.shape[-2], query.device), float("-inf"))
+    probs = scores.softmax(-1)
+    return (probs @ value).transpose(1, 2), probs
+
+
+def sigmoid_attention(module, query, key, value, attention_mask, scaling, dropout=0.0, **kwargs):
+    """Sigmoid attention without normalisation: each query-key weight is sigmoid(q.k / sqrt(d)) on its own, so
+    the weights of one query need not sum to one (no inner dependence between the scores).
+
+    Returns:
+        tuple: output `[B, T, H, D]` (computed with the unnormalised weights), and the weights row-normalised
+        `[B, H, T, T]`, which is what the official code measures the sink metric on.
+    """
+    key, value = _expand_kv(module, key, value)
+    weights = torch.sigmoid(query @ key.transpose(-1, -2) * scaling)  # [B, H, T, S]
+    weights = weights * _causal(query.shape[-2], key.shape[-2], query.device)
+    out = (weights @ value).transpose(1, 2)
+    return out, weights / weights.sum(-1, keepdim=True)
+
+
+def key_bias_attention(module, query, key, value, attention_mask, scaling, dropout=0.0, **kwargs):
+    """Softmax attention over an extra slot with a learnable key `module.sink_key` `[H, D]` and a zero value,
+    visible to every query (the paper's k* with v* = 0). Attention the slot takes contributes nothing to the output.
+
+    Returns:
+        tuple: output `[B, T, H, D]`, attention probabilities `[B, H, T, 1 + T]` (slot first).
+    """
+    key, value = _expand_kv(module, key, value)
+    B, H, T, D = query.shape
+    sink_key = module.sink_key.to(query.dtype).view(1, H, 1, D).expand(B, H, 1, D)
+    keys = torch.cat([sink_key, key], dim=2)  # [B, H, 1 + S, D]
+    scores = query @ keys.transpose(-1, -2) * scaling  # [B, H, T, 1 + S]
+    visible = torch.cat([torch.ones(T, 1, dtype=torch.bool, device=query.device),
+                         _causal(T, key.shape[-2], query.device)], dim=1)  # fmt: skip
+    probs = scores.masked_fill(~visible, float("-inf")).softmax(-1)
+    # the zero value of the slot: only the real keys' values reach the output
+    return (probs[..., 1:] @ value).transpose(1, 2), probs
+
+
+for _variant, _fn in zip(VARIANTS.values(), (softmax_attention, sigmoid_attention, key_bias_attention)):
+    AttentionInterface.register(_variant, _fn)
+
+
+def make_model(variant: str, vocab_size: int, hidden_size: int = 64, layers: int = 2, heads: int = 4,
+               context: int = 128, seed: int = 0, **special_ids):  # fmt: skip
+    """A freshly initialised tiny `LlamaForCausalLM` (RMSNorm, RoPE, SwiGLU, tied embeddings) running `variant`.
+
+    The config starts from `shared.lm.configs.make_config("micro")`, so everything but the sizes (norms, special ids,
+    tied embeddings) matches the project's tiny LMs. The MLP is 4x wide.
+    """
+    from transformers import LlamaForCausalLM
+
+    cfg = make_config("micro", vocab_size, **special_ids)
+    cfg.update({"hidden_size": hidden_size, "num_hidden_layers": layers, "num_attention_heads": heads,
+                "num_key_value_heads": heads, "head_dim": hidden_size // heads, "intermediate_size": 4 * hidden_size,
+                "max_position_embeddings": context})  # fmt: skip
+    cfg._attn_implementation = VARIANTS[variant]
+    torch.manual_seed(seed)
+    model = LlamaForCausalLM(cfg)
+    if variant == "key_bias":
+        for layer in model.model.layers:
+            layer.self_attn.sink_key = nn.Parameter(torch.randn(heads, hidden_size // heads) * 0.02)
+    return model
+
+
+@torch.no_grad()
+def attention_probs(model, ids: torch.Tensor) -> torch.Tensor:
+    """All layers' attention probabilities of a batch under the model's own attention operation.
+
+    Args:
+        ids (torch.Tensor): `[N, T]` token ids.
+
+    Returns:
+        torch.Tensor: `[N, L, H, T, S]` float32; S = T, or 1 + T for `key_bias` (slot first).
+    """
+    was_training = model.training
+    model.eval()
+    # the decoder alone: attention weights do not need the output layer, the costliest part of a small-vocab-heavy LM
+    out = getattr(model, "model", model)(input_ids=ids, output_attentions=True)
+    model.train(was_training)
+    return torch.stack([a.float() for a in out.attentions], dim=1)
+
+
+def first_token_attention(attn: torch.Tensor) -> torch.Tensor:
+    """Attention on the first real token only: drops the key-bias slot if there is one. `[N, L, H, T, T]`."""
+    return attn[..., 1:] if attn.shape[-1] == attn.shape[-2] + 1 else attn
+
+
+def slot_importance(attn: torch.Tensor) -> torch.Tensor:
+    """Mean attention on the key-bias slot over all queries, `[N, L, H]`, from `[N, L, H, T, 1 + T]` probabilities."""
+    return attn[..., 0].mean(-1)
+
+
+def probe_windows(tokens: torch.Tensor, n: int, length: int, seed: int) -> torch.Tensor:
+    """`[n, length]` windows at fixed random offsets of a token stream `[M]`: the probe set of the sink metric."""
+    g = torch.Generator().manual_seed(seed)
+    starts = torch.randint(0, tokens.numel() - length, (n,), generator=g)
+    return torch.stack([tokens[s : s + length] for s in starts.tolist()])
+
+
+def cache_key(**settings) -> str:
+    """A short stable hash of the settings a trained checkpoint depends on."""
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def save_checkpoint(path: Path, model, log: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"state": model.state_dict(), "log": log}, path)
+
+
+def load_checkpoint(path: Path, model) -> dict:
+    blob = torch.load(path, weights_only=False)
+    model.load_state_dict(blob["state"])
+    return blob["log"]
+
+
+def frequent_vocab(tokens: torch.Tensor, keep: int, vocab_size: int) -> torch.Tensor:
+    """A lookup `[vocab_size]` from project-BPE ids to `keep + 1` ids: the `keep` most frequent tokens of `tokens`
+    by rank (0 = most frequent), every other token to the shared id `keep`. Shrinks the output layer, which dominates
+    a tiny model's compute on CPU."""
+    counts = torch.bincount(tokens, minlength=vocab_size)
+    order = counts.argsort(descending=True, stable=True)
+    lookup = torch.full((vocab_size,), keep, dtype=torch.long)
+    lookup[order[:keep]] = torch.arange(keep)
+    return lookup
+
+
+class WithPrefix(nn.Module):
+    """Wraps a causal LM so that every input starts with a fixed token (e.g. `<bos>`): `forward(input_ids [B, T])`
+    runs the model on `[B, 1 + T]` and returns the logits of the T real positions, so the shared trainer's loss
+    (next token of each real position) is unchanged. The prefix is never a target."""
+
+    def __init__(self, model, prefix_id: int):
+        super().__init__()
+        self.model = model
+        self.prefix_id = prefix_id
+
+    def forward(self, input_ids: torch.Tensor, **kwargs):
+        prefix = torch.full_like(input_ids[:, :1], self.prefix_id)
+        out = self.model(input_ids=torch.cat([prefix, input_ids], dim=1), **kwargs)
+        out.logits = out.logits[:, 1:]
+        return out
+
+
+def bigram_matrix(tokens: torch.Tensor, vocab: int, smoothing: float = 0.1) -> torch.Tensor:
+    """Row-stochastic next-token matrix `[vocab, vocab]` of a token stream (ids < vocab), add-`smoothing`."""
+    counts = torch.zeros(vocab, vocab, dtype=torch.float64)
+    counts.index_put_((tokens[:-1], tokens[1:]), torch.ones(tokens.numel() - 1, dtype=torch.float64), accumulate=True)
+    counts += smoothing
+    return counts / counts.sum(-1, keepdim=True)
+
+
+def bigram_backcopy_stream(P: torch.Tensor, triggers: list[int], chains: int, length: int, seed: int) -> torch.Tensor:
+    """Token stream of the bigram-backcopy task: each chain follows the bigram matrix `P` `[V, V]`, except that the
+    token after a trigger repeats the token before the trigger. Predicting it needs a head that attends to the
+    previous token after triggers and to nothing otherwise: under softmax "nothing" must still be somewhere.
+
+    Returns:
+        torch.Tensor: `[chains * length]` int64, the chains concatenated.
+    """
+    g = torch.Generator().manual_seed(seed)
+    is_trigger = torch.zeros(P.shape[0], dtype=torch.bool)
+    is_trigger[triggers] = True
+    x = torch.empty(chains, length, dtype=torch.long)
+    x[:, 0] = torch.multinomial(P.sum(0), chains, replacement=True, generator=g)
+    x[:, 1] = torch.multinomial(P[x[:, 0]], 1, generator=g).squeeze(1)
+    for t in range(2, length):
+        nxt = torch.multinomial(P[x[:, t - 1]], 1, generator=g).squeeze(1)
+        x[:, t] = torch.where(is_trigger[x[:, t - 1]], x[:, t - 2], nxt)
+    return x.flatten()
+
+
+def measure(model, probe: torch.Tensor, eps: float = 0.3) -> dict:
+    """Sink statistics of `model` on `probe` `[N, T]`: Sink_1 and max_{2<=k<=10} Sink_k (percent), and for the
+    key-bias variant the share of heads (percent) whose mean attention on the slot exceeds `eps`."""
+    attn = attention_probs(model, probe)
+    sink = sink_metric(first_token_attention(attn), eps)
+    row = {"sink1": float(sink[0]), "sink_next": float(sink[1:10].max())}
+    if attn.shape[-1] == attn.shape[-2] + 1:
+        row["slot"] = float((slot_importance(attn) > eps).float().mean() * 100)
+    return row
+
+
+def train_variant(variant: str, stream: torch.Tensor, val: torch.Tensor, probe: torch.Tensor, cfg, size: dict,
+                  vocab_size: int, bos_id: int, measure_every: int, cache_dir: Path | None = None):  # fmt: skip
+    """Train one `<bos>`-prefixed tiny LM with the shared trainer, measuring the sink every `measure_every` steps.
+
+    Args:
+        variant (str): a key of `VARIANTS`.
+        stream, val (torch.Tensor): training and validation token streams `[M]`.
+        probe (torch.Tensor): `[N, T]` sequences the sink is measured on (they start with `bos_id`).
+        cfg (TrainConfig): the shared trainer's settings (seed included).
+        size (dict): `hidden_size`, `layers`, `heads`, `context` of `make_model`.
+        cache_dir (Path, Optional): where a finished run is stored and looked up, keyed by every setting above.
+
+    Returns:
+        tuple: the trained model (unwrapped) and its log `{"curve": [{"step", "loss", "sink1", ...}], "val_loss"}`.
+    """
+    from dataclasses import asdict
+
+    from shared.lm.trainer import train
+
+    model = make_model(variant, vocab_size, seed=cfg.seed, **size)
+    key = cache_key(variant=variant, cfg=asdict(cfg), size=size, vocab=vocab_size, bos=bos_id, every=measure_every,
+                    data=[stream.numel(), int(stream[:4096].sum()), int(val[:4096].sum()), int(probe.sum())])  # fmt: skip
+    path = cache_dir / f"{variant}-{key}.pt" if cache_dir else None
+    if path is not None and path.exists():
+        return model, load_checkpoint(path, model)
+    curve = [{"step": 0, "loss": float("nan"), **measure(model, probe)}]
+
+    def record(step, row):
+        if step % measure_every == 0 or step == cfg.steps:
+            curve.append({"step": step, "loss": row["loss"], **measure(model, probe)})
+
+    result = train(WithPrefix(model, bos_id), stream, cfg, val_tokens=val, callback=record, log=None)
+    log = {"curve": curve, "val_loss": result.final_val_loss}
+    if path is not None:
+        save_checkpoint(path, model, log)
+    return model, log

@@ -1,0 +1,152 @@
+"""Tests of papers.sink_emergence_2024.method: the sink metric on hand-computed cases, the official evaluation's
+formula, the three attention operations against direct computations, and the bigram-backcopy data."""
+
+import pytest
+import torch
+
+from papers.sink_emergence_2024 import method
+
+TINY = {"hidden_size": 32, "layers": 2, "heads": 2, "context": 64}
+
+
+def official_metric(attn: torch.Tensor, eps: float) -> torch.Tensor:
+    """The official evaluation, restated: divide column k by T - k (the queries that see key k), sum over queries."""
+    T = attn.shape[-1]
+    ratios = torch.arange(T, 0, -1, dtype=attn.dtype)
+    return ((attn / ratios).sum(-2) > eps).float().mean(dim=(0, 1, 2)) * 100
+
+
+def random_causal(N, L, H, T, seed=0, sharp=3.0):
+    g = torch.Generator().manual_seed(seed)
+    scores = torch.randn(N, L, H, T, T, generator=g) * sharp
+    return scores.masked_fill(~torch.tril(torch.ones(T, T, dtype=torch.bool)), float("-inf")).softmax(-1)
+
+
+def test_importance_known_answer():
+    # T = 3: query 0 sees key 0 only; query 1 splits (0.25, 0.75); query 2 puts (0.5, 0.2, 0.3)
+    attn = torch.tensor([[1.0, 0, 0], [0.25, 0.75, 0], [0.5, 0.2, 0.3]])
+    expected = torch.tensor([(1 + 0.25 + 0.5) / 3, (0.75 + 0.2) / 2, 0.3])
+    torch.testing.assert_close(method.importance(attn), expected)
+
+
+def test_sink_metric_matches_official_formula():
+    attn = random_causal(4, 3, 5, 16)
+    for eps in (0.1, 0.3, 0.5):
+        torch.testing.assert_close(method.sink_metric(attn, eps), official_metric(attn, eps))
+
+
+def test_sink_metric_counts_heads():
+    # 2 of 4 heads put everything on the first token, the others attend uniformly (importance of key 0 < 0.3 at T=16)
+    T = 16
+    uniform = torch.tril(torch.ones(T, T)) / torch.arange(1, T + 1).unsqueeze(1)
+    attn = uniform.expand(1, 2, 2, T, T).clone()
+    attn[0, 0, :, :, :] = 0
+    attn[0, 0, :, :, 0] = 1
+    assert method.sink_metric(attn)[0] == pytest.approx(50.0)
+    assert method.sink_per_sequence(attn).tolist() == [50.0]
+
+
+def test_softmax_operation_equals_eager_attention():
+    ids = torch.randint(0, 40, (2, 12), generator=torch.Generator().manual_seed(1))
+    ours = method.make_model("softmax", 40, seed=3, **TINY)
+    ref = method.make_model("softmax", 40, seed=3, **TINY)
+    ref.set_attn_implementation("eager")
+    with torch.no_grad():
+        torch.testing.assert_close(ours(input_ids=ids).logits, ref(input_ids=ids).logits)
+
+
+def test_sigmoid_operation_is_unnormalised():
+    g = torch.Generator().manual_seed(2)
+    q, k, v = torch.randn(3, 2, 3, 6, 4, generator=g).unbind(0)  # [B, H, T, D]
+    stub = torch.nn.Module()
+    out, probs = method.sigmoid_attention(stub, q, k, v, None, scaling=0.5)
+    w = torch.sigmoid(q @ k.transpose(-1, -2) * 0.5) * torch.tril(torch.ones(6, 6))
+    torch.testing.assert_close(out, (w @ v).transpose(1, 2))
+    torch.testing.assert_close(probs, w / w.sum(-1, keepdim=True))
+    # the first query's only weight is sigmoid(s) < 1: no normalisation forces it to 1
+    assert (w[..., 0, 0] < 1).all()
+
+
+def test_key_bias_slot_has_zero_value():
+    g = torch.Generator().manual_seed(3)
+    q, k, v = torch.randn(3, 1, 2, 5, 4, generator=g).unbind(0)
+    stub = torch.nn.Module()
+    stub.sink_key = torch.randn(2, 4, generator=g)
+    out, probs = method.key_bias_attention(stub, q, k, v, None, scaling=0.5)
+    assert probs.shape == (1, 2, 5, 6)
+    torch.testing.assert_close(probs.sum(-1), torch.ones(1, 2, 5))
+    # every query sees the slot; query t sees real keys 0..t only
+    assert (probs[..., 0] > 0).all() and probs[0, 0, 0, 2:].abs().max() == 0
+    # direct computation: softmax over [k*; k], zero value for the slot
+    keys = torch.cat([stub.sink_key.view(1, 2, 1, 4), k], dim=2)
+    mask = torch.cat([torch.ones(5, 1, dtype=torch.bool), torch.tril(torch.ones(5, 5, dtype=torch.bool))], 1)
+    p = (q @ keys.transpose(-1, -2) * 0.5).masked_fill(~mask, float("-inf")).softmax(-1)
+    values = torch.cat([torch.zeros(1, 2, 1, 4), v], dim=2)
+    torch.testing.assert_close(out, (p @ values).transpose(1, 2))
+
+
+def test_key_bias_model_trains_its_slot():
+    model = method.make_model("key_bias", 40, seed=0, **TINY)
+    ids = torch.randint(0, 40, (2, 10), generator=torch.Generator().manual_seed(4))
+    model(input_ids=ids).logits.sum().backward()
+    grads = [layer.self_attn.sink_key.grad for layer in model.model.layers]
+    assert all(g is not None and g.abs().sum() > 0 for g in grads)
+    attn = method.attention_probs(model, ids)
+    assert attn.shape == (2, 2, 2, 10, 11)
+    assert method.first_token_attention(attn).shape == (2, 2, 2, 10, 10)
+
+
+def test_with_prefix_prepends_and_drops_one_position():
+    model = method.make_model("softmax", 40, seed=0, **TINY)
+    ids = torch.randint(0, 39, (2, 7), generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        wrapped = method.WithPrefix(model, 39)(input_ids=ids).logits
+        direct = model(input_ids=torch.cat([torch.full((2, 1), 39), ids], 1)).logits[:, 1:]
+    assert wrapped.shape == (2, 7, 40)
+    torch.testing.assert_close(wrapped, direct)
+
+
+def test_frequent_vocab_ranks_and_buckets():
+    tokens = torch.tensor([5, 5, 5, 2, 2, 7, 9])
+    lut = method.frequent_vocab(tokens, keep=2, vocab_size=10)
+    assert lut[5] == 0 and lut[2] == 1
+    assert lut[7] == 2 and lut[9] == 2 and lut[0] == 2
+
+
+def test_bigram_backcopy_rule_and_statistics():
+    P = torch.tensor([[0.0, 1.0, 0.0], [0.5, 0.0, 0.5], [1.0, 0.0, 0.0]], dtype=torch.float64)
+    x = method.bigram_backcopy_stream(P, triggers=[1], chains=64, length=40, seed=0).view(64, 40)
+    after_trigger = x[:, 1:-1] == 1
+    # the token after a trigger copies the token before it
+    assert torch.equal(x[:, 2:][after_trigger], x[:, :-2][after_trigger])
+    # elsewhere the bigram matrix rules: 0 is always followed by 1, 2 by 0
+    prev, nxt = x[:, 1:-1][~after_trigger], x[:, 2:][~after_trigger]
+    assert (nxt[prev == 0] == 1).all() and (nxt[prev == 2] == 0).all()
+    # the estimated bigram matrix of a pure chain recovers P (smoothing aside)
+    chain = method.bigram_backcopy_stream(P, triggers=[], chains=256, length=200, seed=1)
+    torch.testing.assert_close(method.bigram_matrix(chain, 3, smoothing=0.0), P, atol=0.02, rtol=0)
+
+
+def test_sink_emerges_on_a_copy_task_with_softmax_and_not_with_sigmoid(tmp_path):
+    """Regression check with fixed seeds (about 10 s): on a near-uniform bigram chain whose only structure is the
+    copy after triggers, a 2-layer softmax model grows a <bos> sink head within 200 steps (12.9% = 1 of 8 heads
+    when written), while the sigmoid model, same data and seed, has none."""
+    from shared.lm.trainer import TrainConfig
+
+    g = torch.Generator().manual_seed(0)
+    P = torch.softmax(torch.randn(64, 64, generator=g, dtype=torch.float64) * 0.3, -1)
+    stream = method.bigram_backcopy_stream(P, [0, 1, 2], 64, 512, seed=0)
+    val = method.bigram_backcopy_stream(P, [0, 1, 2], 32, 512, seed=1)
+    probe = torch.cat([torch.full((32, 1), 64), method.probe_windows(val, 32, 63, seed=2)], 1)
+    cfg = TrainConfig(steps=200, batch_size=16, seq_len=63, lr=1e-2, warmup=15, seed=0, eval_every=200,
+                      eval_batches=2, threads=1)  # fmt: skip
+    size = {"hidden_size": 64, "layers": 2, "heads": 4, "context": 128}
+    finals = {}
+    for variant in ("softmax", "sigmoid"):
+        _, log = method.train_variant(variant, stream, val, probe, cfg, size, 65, 64, 50, cache_dir=tmp_path)
+        finals[variant] = log["curve"][-1]["sink1"]
+        assert log["curve"][0]["sink1"] == 0
+    assert finals["softmax"] >= 10 and finals["sigmoid"] <= 2, finals
+    # a second call with the same settings comes from the cache
+    _, again = method.train_variant("softmax", stream, val, probe, cfg, size, 65, 64, 50, cache_dir=tmp_path)
+    assert again["curve"][-1]["sink1"] == finals["softmax"]

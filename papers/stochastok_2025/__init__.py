@@ -1,0 +1,1 @@
+"""StochasTok: Improving Fine-Grained Subword Understanding in LLMs (catalog id 183)."""

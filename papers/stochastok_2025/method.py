@@ -1,0 +1,198 @@
+"""
+StochasTok, after Sims et al., "StochasTok: Improving Fine-Grained Subword Understanding in LLMs" (arXiv:2506.01687):
+pretrain with tokens randomly split into vocabulary pairs, then finetune on a language game and evaluate with the
+canonical tokenization.
+
+The expansion itself (split table, reference and fast path) is `shared.tokenization.stochastok`; this module holds the
+experiment around it:
+- `corpus`, `encode_docs`: the pretraining text (project corpora) as one token stream, documents joined by newlines;
+- `game_words`, `spelling_game`: the language game, "spell the word" (` cat = c a t`), on words of the corpus, with
+  held-out words whose every token the finetuning set never shows inside a game word;
+- `make_model`, `pretrain`, `finetune`: a tiny Llama-style causal LM (transformers), pretrained with the shared trainer
+  (`shared.lm.trainer`), finetuned on the game with the loss on the answer only;
+- `exact_match`, `nats_per_byte`: accuracy on held-out words, language-model loss per byte of text.
+
+Deviations from the paper, on purpose:
+- tiny models (width 64-128, 2-4 layers) pretrained for seconds to minutes on ~10 MB of English (KJV, fortunes,
+  WordNet glosses) with a 1,024-token byte-level BPE, instead of ~50M-parameter models on OpenWebText with GPT-2's
+  tokenizer; so the absolute accuracies are not comparable, only the with/without-StochasTok contrast;
+- one language game (spelling, scored by exact match of the whole answer under teacher forcing, which equals greedy
+  decoding's exact match) instead of the paper's LangGame suite of multiple-choice questions;
+- the training stream is expanded once, as one sequence (the official code expands each document), with the paper's
+  default `p = 0.1`; held-out text is never expanded except where the robustness claim asks for it.
+"""
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from shared.tokenization import Tok
+
+SEP = "\n"  # joins documents in the pretraining stream and ends each game line
+
+
+def corpus(names: Sequence[str], max_chars: int) -> list[str]:
+    """Documents of the named `shared.data` text corpora, interleaved (one of each in turn) up to `max_chars` in all,
+    so a small budget still mixes prose styles."""
+    from shared.data import load_text
+
+    columns = [[t.strip() for t in load_text(n)["text"] if t and t.strip()] for n in names]
+    out, total = [], 0
+    for i in range(max(len(c) for c in columns)):
+        for col in columns:
+            if i < len(col) and total < max_chars:
+                out.append(col[i].replace(SEP, " "))
+                total += len(out[-1])
+    return out
+
+
+def encode_docs(tok: Tok, docs: Iterable[str]) -> np.ndarray:
+    """One canonical token stream `[N]` int64: the documents, each followed by the newline token."""
+    sep = tok.encode(SEP)
+    ids = []
+    for enc in tok.encode_batch(list(docs)):
+        ids += enc + sep
+    return np.asarray(ids, dtype=np.int64)
+
+
+def game_words(docs: Iterable[str], n: int, min_len: int = 4, max_len: int = 9) -> list[str]:
+    """The `n` most frequent lowercase alphabetic words of `docs` with `min_len..max_len` letters (ties by word)."""
+    counts = Counter(w for d in docs for w in re.findall(r"\b[a-z]+\b", d) if min_len <= len(w) <= max_len)
+    return [w for w, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]
+
+
+GAMES = {
+    # name: (the question after the word, the answer's letters)
+    "first": ("first", lambda w: w[0]),
+    "last": ("last", lambda w: w[-1]),
+    "spell": ("spell", lambda w: w),
+}
+
+
+@dataclass
+class Game:
+    """Examples of language games as prompt and answer ids (canonical tokenization); `task[i]` names the game."""
+
+    words: list[str]
+    task: list[str]
+    prompts: list[list[int]]
+    answers: list[list[int]]
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+
+def language_games(tok: Tok, words: Sequence[str], games: Sequence[str]) -> Game:
+    """Every word under every game: `" water spell ="` -> `" w a t e r\n"` (the word as it appears in running text,
+    with its leading space, then the answer one letter per token)."""
+    rows = [(w, g) for g in games for w in words]
+    prompts = [tok.encode(f" {w} {GAMES[g][0]} =") for w, g in rows]
+    answers = [tok.encode("".join(f" {c}" for c in GAMES[g][1](w)) + SEP) for w, g in rows]
+    return Game([w for w, _ in rows], [g for _, g in rows], prompts, answers)
+
+
+def split_words(words: Sequence[str], n_test: int, seed: int) -> tuple[list[str], list[str]]:
+    """Finetuning words and `n_test` held-out words, drawn at random."""
+    order = np.random.default_rng(seed).permutation(len(words))
+    return [words[i] for i in order[n_test:]], [words[i] for i in order[:n_test]]
+
+
+def make_model(vocab_size: int, dim: int, layers: int, heads: int, ctx: int, seed: int):
+    """A seeded `LlamaForCausalLM` (RoPE, RMSNorm, SwiGLU, tied embeddings), MLP width 4 x `dim`."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(seed)
+    cfg = LlamaConfig(vocab_size=vocab_size, hidden_size=dim, num_hidden_layers=layers, num_attention_heads=heads,
+                      num_key_value_heads=heads, intermediate_size=4 * dim, max_position_embeddings=ctx,
+                      tie_word_embeddings=True, rms_norm_eps=1e-5, bos_token_id=None, eos_token_id=None,
+                      pad_token_id=None)  # fmt: skip
+    return LlamaForCausalLM(cfg)
+
+
+def pretrain(model, stream: np.ndarray, steps: int, batch: int, ctx: int, lr: float, seed: int):
+    """Next-token pretraining on random windows of `stream` `[N]` with the shared trainer; returns its `TrainResult`."""
+    from shared.lm.trainer import TrainConfig, train
+
+    cfg = TrainConfig(steps=steps, batch_size=batch, seq_len=ctx, lr=lr, warmup=max(1, steps // 10), seed=seed,
+                      log_every=max(1, steps), eval_every=10**9)  # fmt: skip
+    return train(model, torch.from_numpy(stream), cfg, log=None)
+
+
+def _pad(game: Game, idx: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inputs `[B, T]` (prompt + answer, right-padded with 0) and targets `[B, T]` (next answer token where the
+    answer is predicted, -100 elsewhere)."""
+    seqs = [game.prompts[i] + game.answers[i] for i in idx]
+    T = max(len(s) for s in seqs) - 1
+    x = torch.zeros(len(idx), T, dtype=torch.long)
+    y = torch.full((len(idx), T), -100, dtype=torch.long)
+    for r, i in enumerate(idx):
+        s, p = seqs[r], len(game.prompts[i])
+        x[r, : len(s) - 1] = torch.tensor(s[:-1])
+        y[r, p - 1 : len(s) - 1] = torch.tensor(s[p:])
+    return x, y
+
+
+def finetune(model, game: Game, steps: int, batch: int, lr: float, seed: int) -> list[float]:
+    """AdamW on the game's answers (prompt tokens carry no loss), constant `lr`; returns the loss per step."""
+    gen = torch.Generator().manual_seed(seed)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
+    model.train()
+    losses = []
+    for _ in range(steps):
+        idx = torch.randint(0, len(game), (batch,), generator=gen).tolist()
+        x, y = _pad(game, idx)
+        logits = model(input_ids=x).logits  # [B, T, V]
+        loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), y.flatten(), ignore_index=-100)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        losses.append(loss.item())
+    model.eval()
+    return losses
+
+
+@torch.no_grad()
+def exact_match(model, game: Game, batch: int = 256) -> np.ndarray:
+    """`[n]` bool: every answer token is the argmax given the prompt and the answer so far (teacher forcing). Equal
+    to exact match of greedy decoding: greedy decoding reproduces the answer iff no argmax along it is wrong."""
+    model.eval()
+    out = []
+    for lo in range(0, len(game), batch):
+        idx = list(range(lo, min(lo + batch, len(game))))
+        x, y = _pad(game, idx)
+        pred = model(input_ids=x).logits.argmax(-1)  # [B, T]
+        out.append(((pred == y) | (y == -100)).all(dim=1).numpy())
+    return np.concatenate(out)
+
+
+@torch.no_grad()
+def nats_per_byte(model, stream: np.ndarray, token_len: np.ndarray, ctx: int) -> float:
+    """Next-token loss of `model` over `stream` `[N]`, cut into consecutive windows of `ctx` tokens (each scored from
+    its second token), in nats per byte of the scored tokens, so that tokenizations of one text compare.
+
+    Args:
+        token_len (np.ndarray): `[V]` bytes each token spells.
+    """
+    model.eval()
+    n_win = (len(stream) - 1) // ctx
+    x = torch.from_numpy(stream[: n_win * ctx + 1])
+    total = 0.0
+    for lo in range(0, n_win, 64):
+        w = torch.arange(lo, min(n_win, lo + 64))[:, None] * ctx + torch.arange(ctx)  # [b, ctx] positions
+        logits = model(input_ids=x[w]).logits  # [b, ctx, V]
+        total += torch.nn.functional.cross_entropy(logits.flatten(0, 1), x[w + 1].flatten(), reduction="sum").item()
+    return total / float(token_len[stream[1 : n_win * ctx + 1]].sum())
+
+
+@torch.no_grad()
+def greedy(model, prompt: Sequence[int], n: int) -> list[int]:
+    """`n` greedily decoded tokens after `prompt` (no cache: for checks on a few examples only)."""
+    ids = list(prompt)
+    for _ in range(n):
+        ids.append(int(model(input_ids=torch.tensor([ids])).logits[0, -1].argmax()))
+    return ids[len(prompt) :]
