@@ -30,11 +30,17 @@ def slug_class(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-")
 
 
+# a README section links to another paper's README (`../spectr_2023/README.md#a-heading`); on the site that paper is
+# `../spectr_2023/index.html`, which has no README headings, so the anchor goes too
+_README_LINK = re.compile(r'href="((?:\.\./[a-z0-9_]+/)?)README\.md(?:#[^"]*)?"')
+
+
 def markdown_html(text: str) -> str:
-    """Markdown to HTML the way Jupyter does it, leaving `$...$` math intact for KaTeX."""
+    """Markdown to HTML the way Jupyter does it, leaving `$...$` math intact for KaTeX; links to paper READMEs point at
+    the papers' site pages."""
     from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
-    return markdown2html_mistune(text)
+    return _README_LINK.sub(lambda m: f'href="{m.group(1)}index.html"', markdown2html_mistune(text))
 
 
 def readme_section(readme: Path, headings: tuple[str, ...]) -> str | None:

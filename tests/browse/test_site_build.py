@@ -5,7 +5,7 @@ import json
 import pytest
 from offline import audit
 
-from shared.browse.build import SiteError, build
+from shared.browse.build import SiteError, build, markdown_html
 from shared.citation.sandbox import run_papers
 
 
@@ -92,3 +92,9 @@ def test_serve_without_a_built_site_says_what_to_do(tmp_path, capsys):
 
     assert main(["site", "serve", "--dir", str(tmp_path)]) == 2
     assert "has no index.html: run `papers site build` first" in capsys.readouterr().err
+
+
+def test_links_to_paper_readmes_point_at_their_site_pages():
+    html = markdown_html("[a](../spectr_2023/README.md#wall-clock) [b](README.md) [c](https://example.org/README.md)")
+    assert 'href="../spectr_2023/index.html"' in html and 'href="index.html"' in html
+    assert 'href="https://example.org/README.md"' in html  # outbound links are left alone
