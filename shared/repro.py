@@ -48,12 +48,17 @@ def git_commit(root=ROOT) -> tuple[str, bool]:
     return commit.stdout.strip(), bool(status.stdout.strip())
 
 
-def file_sha256(path) -> str:
-    h = hashlib.sha256()
+def file_digest(path, algorithm: str = "sha256", chunk: int = 1 << 22) -> str:
+    """Hex digest of a file, read in chunks (model weights and data files are too large to read at once)."""
+    h = hashlib.new(algorithm)
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
+        while block := f.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+def file_sha256(path) -> str:
+    return file_digest(path, "sha256")
 
 
 def _cpu_model() -> str:

@@ -1,9 +1,12 @@
-"""Fixtures: small paper folders in a temporary papers root, built with the real scaffold and notebook code."""
+"""Fixtures: small paper folders in a temporary papers root, built with the real scaffold and notebook code, and a
+sandbox project (a copy of the code plus three synthetic papers in its own git repository) for the site and citation
+tests."""
 
 from pathlib import Path
 
 import pytest
 
+from shared.citation import sandbox
 from shared.notebooks import write
 from shared.testing import make_notebook
 
@@ -34,3 +37,14 @@ def tiny_paper(papers_root):
     from shared.paper import Paper
 
     return Paper("tiny_2024", papers_root)
+
+
+@pytest.fixture(scope="session")
+def base_sandbox(tmp_path_factory) -> Path:
+    return sandbox.demo_project(tmp_path_factory.mktemp("base") / "project")
+
+
+@pytest.fixture
+def sb(base_sandbox, tmp_path) -> Path:
+    """A private clone of the sandbox: tests tag, commit and release in it freely."""
+    return sandbox.clone(base_sandbox, tmp_path / "project")

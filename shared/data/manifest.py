@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from shared import ROOT
+from shared.repro import file_digest, file_sha256
 
 DATA_DIR = ROOT / "data"
 MANIFEST_NAME = "manifest.json"
@@ -17,20 +18,9 @@ EXPECTED_MANIFEST = Path(__file__).with_name(MANIFEST_NAME)
 FORMAT = 1
 
 
-def file_sha256(path: Path, chunk: int = 1 << 22) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
-
-
-def file_md5(path: Path, chunk: int = 1 << 22) -> str:
-    h = hashlib.md5()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
+def file_md5(path: Path) -> str:
+    """DVC's content hash of one file."""
+    return file_digest(path, "md5")
 
 
 def describe_files(folder: Path) -> dict[str, dict]:
