@@ -2,13 +2,34 @@
 
 nbval re-executes every notebook, and a notebook's last cell (`run.finish`) writes `results/<profile>.json` and its
 figures. Under nbval they go to a throwaway staging folder instead, so that testing never rewrites the committed
-result records (only `papers run` does).
+result records (only `papers run` does). The re-execution is held to the committed record by the rerun contract
+(`shared.rerun`): the same verdicts, values within each claim's declared tolerance. The end of the session lists what
+it compared.
 """
 
 import os
 import tempfile
+from pathlib import Path
+
+
+def _nbval(config) -> bool:
+    return bool(getattr(config.option, "nbval", False) or getattr(config.option, "nbval_lax", False))
 
 
 def pytest_configure(config):
-    if getattr(config.option, "nbval", False) or getattr(config.option, "nbval_lax", False):
+    if _nbval(config):
         os.environ.setdefault("TOKEN_PAPERS_OUTPUT_DIR", tempfile.mkdtemp(prefix="token-papers-nbval-"))
+        os.environ.setdefault("TOKEN_PAPERS_RERUN_CONTRACT", "1")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    staged = os.environ.get("TOKEN_PAPERS_OUTPUT_DIR")
+    if not _nbval(config) or not staged or hasattr(config, "workerinput"):
+        return
+    from shared.rerun import summary_lines
+
+    lines = summary_lines(Path(staged))
+    if lines:
+        terminalreporter.section("rerun contract")
+        for line in lines:
+            terminalreporter.write_line(line)
