@@ -18,13 +18,15 @@ import yaml
 from shared import ROOT
 from shared.catalog import entry
 from shared.provenance import (
-    data_hash,
-    kernel_hash,
-    lock_hash,
+    code_hash,
+    data_inputs,
+    external_imports,
     module_closure,
     notebook_code,
+    notebook_code_hash,
+    package_inputs,
     sha256_json,
-    sha256_text,
+    structured_hash,
 )
 
 PAPERS_DIR = ROOT / "papers"
@@ -155,19 +157,31 @@ class Paper:
         return dict(sorted(found.items()))
 
     def input_hashes(self, profile: str) -> dict[str, str | None]:
-        """Content hashes of everything a run of `profile` depends on, keyed by a path a person recognises."""
-        hashes = {f"{self._rel(self.notebook)} (code cells)": sha256_text(notebook_code(self.notebook))}
+        """Content hashes of everything a run of `profile` depends on, keyed by a path a person recognises.
+
+        Code counts normalized (comments, docstrings, formatting do not), the params profile and the kernelspec by
+        content; data by the folders `paper.yaml` declares, packages by the pinned versions of what the code imports.
+        """
+        hashes = {f"{self._rel(self.notebook)} (code cells)": notebook_code_hash(self.notebook)}
         files = {p.resolve() for p in self.code_files()} | {p.resolve() for p in self.modules().values()}
+        imported = external_imports(notebook_code(self.notebook))
         for p in sorted(files):
-            hashes[self._rel(p)] = sha256_text(p.read_text(encoding="utf-8"))
+            text = p.read_text(encoding="utf-8")
+            hashes[self._rel(p)] = code_hash(text)
+            imported |= external_imports(text)
         params = self.profiles().get(profile)
         if params is not None:
-            hashes[self._rel(params)] = sha256_text(params.read_text())
-        hashes["data.dvc"] = data_hash()
-        hashes["requirements.lock"] = lock_hash()
+            hashes[self._rel(params)] = structured_hash(params)
+        hashes.update(data_inputs(self.meta.get("data") or []))
+        hashes.update(package_inputs(imported))
         kernel = self.meta.get("kernel", "cpu")
-        hashes[f"kernels/{kernel}/kernel.json"] = kernel_hash(kernel)
+        hashes[f"kernels/{kernel}/kernel.json"] = structured_hash(ROOT / "kernels" / kernel / "kernel.json")
         return hashes
+
+    def data_hash(self, profile: str) -> str | None:
+        """One hash of the data a run reads (its declared folders), or None when it reads none."""
+        data = {k: v for k, v in self.input_hashes(profile).items() if k.startswith("data/")}
+        return sha256_json(data) if data else None
 
     def _rel(self, path: Path) -> str:
         # papers outside the checkout (test fixtures, a generated benchmark tree) are named from their papers/ root

@@ -10,31 +10,35 @@ from shared.results import ResultsError, Run, load, validate, write_json_atomic
 
 CLAIMS = [
     Claim("up", "goes up", 2.0, "Tab. 1", AtLeast(2.0, partial=1.0), "scaled-down", unit="x"),
-    Claim("small", "stays small", 0.0, "Thm. 1", AtMost(0.1), "faithful"),
+    Claim("small", "stays small", 0.0, "Thm. 1", AtMost(0.1), "faithful", kind="exact"),
 ]
+UP = [1.5, 1.7, 1.6, 1.55, 1.65]  # five units: the noisy claim's floor
 
 
 @pytest.fixture
 def record(tiny_paper, tmp_path, monkeypatch):
     monkeypatch.setenv("TOKEN_PAPERS_OUTPUT_DIR", str(tmp_path / "staged"))
     run = Run(tiny_paper, "default", tiny_paper.parameters(), seeds=[0, 1])
-    results = evaluate_claims(CLAIMS, {"up": Measurement.from_samples([1.5, 1.7, 1.6]), "small": 0.5})
+    results = evaluate_claims(CLAIMS, {"up": Measurement.mean(UP, n_unit="seeds"), "small": 0.5})
     return run, run.finish(results)
 
 
 def test_finish_writes_a_valid_record_to_the_staging_folder(tiny_paper, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("TOKEN_PAPERS_OUTPUT_DIR", str(tmp_path / "staged"))
     run = Run(tiny_paper, "default", tiny_paper.parameters(), seeds=[0, 1])
-    rec = run.finish(evaluate_claims(CLAIMS, {"up": Measurement.from_samples([1.5, 1.7, 1.6]), "small": 0.5}))
+    rec = run.finish(evaluate_claims(CLAIMS, {"up": Measurement.mean(UP, n_unit="seeds"), "small": 0.5}))
     path = tmp_path / "staged" / "default.json"
     assert load(path) == rec
     assert not (run.paper.dir / "results").exists(), "a staged run leaves the paper's results alone"
     assert rec["summary"] == {"reproduced": 0, "partially reproduced": 1, "not reproduced": 1, "inconclusive": 0}
     assert rec["catalog_id"] == 122 and rec["arxiv_id"] == "2306.09927" and rec["provenance"]["seeds"] == [0, 1]
     assert rec["provenance"]["inputs_hash"] == run.paper.inputs_hash("default")
-    assert rec["claims"][0]["ours"] == {"value": 1.6, "n": 3, "low": pytest.approx(1.352, abs=1e-3),
-                                        "high": pytest.approx(1.848, abs=1e-3)}  # fmt: skip
-    assert "tiny_2024 [default]: 0/2 claims reproduced, 1 partially, 1 not" in capsys.readouterr().out
+    ours = rec["claims"][0]["ours"]
+    assert (ours["value"], ours["n"], ours["n_unit"]) == (1.6, 5, "seeds") and ours["interval"] == "bootstrap (BCa)"
+    assert 1.5 <= ours["low"] < 1.6 < ours["high"] <= 1.7 and rec["schema_version"] == 2
+    out = capsys.readouterr().out
+    assert "tiny_2024 [default]: 0/2 claims reproduced, 1 partially, 1 not" in out
+    assert "up     partially reproduced\nsmall  not reproduced" in out, "the verdict lines, no numbers"
 
 
 @pytest.mark.parametrize(

@@ -1,9 +1,10 @@
 """Is a paper's recorded result still the result of its current inputs? And if not, why not, in words.
 
 A result is fresh when `provenance.inputs_hash` in `results/<profile>.json` equals the hash of the paper's inputs
-now (`Paper.inputs_hash`: notebook code cells, the paper's Python files, the project modules they import, the
-profile's params file, `data.dvc`, `requirements.lock`, `kernels/`). The per-file hashes recorded next to it turn a
-mismatch into reasons: "shared/kv.py changed since the recorded run".
+now (`Paper.inputs_hash`: the notebook's code cells, the paper's Python files and the project modules they import, all
+normalized; the profile's params; the data folders it declares; the pinned versions of the packages it imports; its
+kernelspec). The per-input hashes recorded next to it turn a mismatch into reasons, by kind: "code: shared/kv.py
+changed since the recorded run", "environment: package torch changed (2.13.0 -> 2.14.1)".
 """
 
 import json
@@ -80,15 +81,27 @@ def explain(paper: Paper, recorded: dict, current: dict, changed: str = "changed
     """Why `recorded` input hashes differ from `current` ones, one phrase per input."""
     out = []
     for key in current:
-        name = short(paper, key)
+        name = f"{category(key)}: {short(paper, key)}"
         if key.endswith("(code cells)") and key in recorded and recorded[key] != current[key]:
-            out.append(f"the notebook's code cells {changed}")
+            out.append(f"code: the notebook's code cells {changed}")
         elif key not in recorded:
             out.append(f"{name} {new}")
         elif recorded[key] != current[key]:
-            out.append(f"{name} {changed}")
-    out += [f"{short(paper, k)} {gone}" for k in recorded if k not in current]
+            versions = f" ({recorded[key]} -> {current[key]})" if key.startswith("package ") else ""
+            out.append(f"{name} {changed}{versions}")
+    out += [f"{category(k)}: {short(paper, k)} {gone}" for k in recorded if k not in current]
     return out
+
+
+def category(key: str) -> str:
+    """What kind of input a key of `provenance.inputs` is: code, parameters, data or environment."""
+    if key.startswith("package ") or key.startswith("kernels/") or key in ("requirements.lock", "data.dvc"):
+        return "environment" if key != "data.dvc" else "data"
+    if key.startswith("data/"):
+        return "data"
+    if "/params/" in key or key.endswith(".yaml"):
+        return "parameters"
+    return "code"
 
 
 def assess(paper: Paper, profile: str, attempt: dict | None = None) -> Freshness:

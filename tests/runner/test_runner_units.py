@@ -68,17 +68,18 @@ def test_terminal_display_shows_the_bar_and_each_running_cell():
 def test_reasons_name_the_input_that_changed(tmp_path):
     paper = Paper("a_2024", tmp_path / "papers")
     recorded = {"papers/a_2024/a_2024.ipynb (code cells)": "1", "shared/kv.py": "1", "papers/a_2024/params/full.yaml": "1",
-                "data.dvc": "1", "shared/old.py": "1"}  # fmt: skip
-    current = {**recorded, "shared/kv.py": "2", "papers/a_2024/params/full.yaml": "2", "data.dvc": "2",
-               "papers/a_2024/a_2024.ipynb (code cells)": "2", "shared/new.py": "1"}  # fmt: skip
+                "data/text/kjv": "1", "package torch": "2.13.0", "shared/old.py": "1"}  # fmt: skip
+    current = {**recorded, "shared/kv.py": "2", "papers/a_2024/params/full.yaml": "2", "data/text/kjv": "2",
+               "package torch": "2.14.1", "papers/a_2024/a_2024.ipynb (code cells)": "2", "shared/new.py": "1"}  # fmt: skip
     del current["shared/old.py"]
     assert explain(paper, recorded, current) == [
-        "the notebook's code cells changed since the recorded run",
-        "shared/kv.py changed since the recorded run",
-        "params/full.yaml changed since the recorded run",
-        "data.dvc changed since the recorded run",
-        "shared/new.py is a new input (not in the recorded run)",
-        "shared/old.py is no longer an input",
+        "code: the notebook's code cells changed since the recorded run",
+        "code: shared/kv.py changed since the recorded run",
+        "parameters: params/full.yaml changed since the recorded run",
+        "data: data/text/kjv changed since the recorded run",
+        "environment: package torch changed since the recorded run (2.13.0 -> 2.14.1)",
+        "code: shared/new.py is a new input (not in the recorded run)",
+        "code: shared/old.py is no longer an input",
     ]
 
 
