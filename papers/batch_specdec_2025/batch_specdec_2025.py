@@ -12,8 +12,9 @@
 # chat prompts. Every batched output is compared token by token with unbatched greedy decoding, for EQSPEC, EXSPEC and
 # two naive variants that reproduce the ragged bugs (wrong position ids; rejected entries left visible).
 # **Not replicated, and why:** the GPU throughput scaling to batch 8 (3x), SpecBench and the 7-9B model pairs. Only a
-# 2-core CPU is available here, and on a CPU batching buys little. The two timing claims (realignment share, EXSPEC's
-# overhead against EQSPEC's) are measured in wall clock on a shared CPU, so they are reported but not compared by CI.
+# 2-core CPU is available here, and on a CPU batching buys little. EXSPEC's overhead against EQSPEC's is judged on a
+# deterministic count (KV-cache positions each design copies to keep its rows aligned), not on wall clock; the
+# realignment share of EQSPEC's wall time is a timing from one run, reported but not judged (it would need repeats).
 #
 # The claims and their verdict rules are fixed in `claims.py` (shown by the setup cell) before anything is measured.
 
@@ -29,7 +30,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from papers.batch_specdec_2025.claims import CLAIMS
-from papers.batch_specdec_2025.method import chat_prompts, equivalence, int8_draft
+from papers.batch_specdec_2025.method import chat_prompts, equivalence, int8_draft, realign_copies, regroup_copies
 from shared.claims import Measurement, evaluate_claims, preregister, verdict_table
 from shared.models import load
 from shared.results import start_run
@@ -37,10 +38,12 @@ from shared.speculative.batch import batch_generate, exspec_generate, greedy_ref
 
 run = start_run("batch_specdec_2025", globals(), seeds=SEEDS)
 pd.options.display.float_format = "{:.4g}".format
-preregister(CLAIMS)
 target, tok = load("smollm2-135m-instruct")
 draft = int8_draft(target)
 prompts = chat_prompts(tok, N_PROMPTS)
+
+# %% tags=["nbval-check-output"]
+preregister(CLAIMS)
 
 # %% [markdown]
 # ## Sanity checks
@@ -52,7 +55,7 @@ references = [greedy_reference(target, p, MAX_NEW) for p in prompts]
 single = batch_generate(target, draft, prompts[:1], MAX_NEW, DRAFT_LEN, "realign")
 assert single.tokens == references[:1]
 assert len({len(p) for p in prompts}) > 1
-print(f"batch of one equals greedy; prompt lengths {[len(p) for p in prompts]}")
+print("batch of one equals greedy; the prompts differ in length")
 
 # %% [markdown]
 # ## Experiment
@@ -66,6 +69,12 @@ solo = [batch_generate(target, draft, [p], MAX_NEW, DRAFT_LEN, "realign") for p 
 rows = [{"method": name, "identical_rows": equivalence(r.tokens, references), "steps": r.steps,
          "mean_accepted": sum(r.accepted) / len(r.accepted)} for name, r in runs.items()]  # fmt: skip
 table = pd.DataFrame(rows).set_index("method")
+# cache positions copied to keep rows aligned (per layer and model): EQSPEC's gather, EXSPEC's group concatenation
+copies = {"realign": realign_copies(prompts, runs["realign"].accepted),
+          "exspec": regroup_copies(prompts, runs["exspec"].accepted, MAX_NEW, N_PROMPTS)}  # fmt: skip
+B = len(prompts)
+realign_steps = [runs["realign"].accepted[s * B : (s + 1) * B] for s in range(runs["realign"].steps)]
+ragged_share = sum(len(set(a)) > 1 for a in realign_steps) / len(realign_steps)
 timing = pd.DataFrame([{"method": name, "seconds": r.seconds, "realign_seconds": r.realign_seconds,
                         "tokens_per_s": sum(map(len, r.tokens)) / r.seconds} for name, r in runs.items()]
                       + [{"method": "batch size 1", "seconds": sum(s.seconds for s in solo),
@@ -74,29 +83,36 @@ timing = pd.DataFrame([{"method": name, "seconds": r.seconds, "realign_seconds":
 
 # %% [markdown]
 # ## Paper vs ours
-# Equivalence is deterministic and compared by CI; the timing claims (realignment share, EXSPEC overhead) are printed
-# in the untagged verdict table below, since wall clock on a shared CPU differs from run to run.
-
-# %% tags=["nbval-check-output"]
-table.round(3)
+# Greedy decoding of a fixed prompt set is deterministic: the equivalence shares and the cache-copy counts are exact
+# values over these prompts. The wall-clock table (one run each, on a shared CPU) is shown for readers and judged
+# nowhere except the realignment share, a timing claim the engine leaves inconclusive without repeats.
 
 # %%
-measurements = {
-    "naive-positions-break": Measurement(1 - table.identical_rows["naive_positions"]),
-    "naive-mask-break": Measurement(1 - table.identical_rows["naive_unmasked"]),
-    "eqspec-equivalence": Measurement(table.identical_rows["realign"]),
-    "exspec-equivalence": Measurement(table.identical_rows["exspec"]),
-    "realign-overhead": Measurement(runs["realign"].realign_seconds / runs["realign"].seconds),
-    "exspec-overhead": Measurement(runs["exspec"].realign_seconds / runs["realign"].realign_seconds),
-}
-claim_results = evaluate_claims(CLAIMS, measurements)
+table["cache_copies"] = pd.Series(copies)
+print(table.round(3).to_string())
 print(timing.set_index("method").round(3).to_string())
-verdict_table(claim_results)
 
-# %% tags=["nbval-check-output"]
-for r in claim_results:
-    if r["id"] not in ("realign-overhead", "exspec-overhead"):
-        print(f"{r['id']}: {r['verdict']}")
+# %%
+n = len(prompts)
+
+
+def share(mode, identical=True):
+    """Share of prompts whose output is (or is not) identical to unbatched greedy: a count over the prompt set."""
+    k = sum((out == ref) == identical for out, ref in zip(runs[mode].tokens, references))
+    return Measurement.exact(k / n, n=n, n_unit="prompts")
+
+
+measurements = {
+    "naive-positions-break": share("naive_positions", identical=False),
+    "naive-mask-break": share("naive_unmasked", identical=False),
+    "eqspec-equivalence": share("realign"),
+    "exspec-equivalence": share("exspec"),
+    "realign-overhead": Measurement(runs["realign"].realign_seconds / runs["realign"].seconds, n_unit="runs"),
+    "exspec-overhead": Measurement.exact(copies["exspec"] / copies["realign"], n=n, n_unit="prompts"),
+}
+checks = {"ragged": Measurement.exact(ragged_share, n=len(realign_steps), n_unit="steps")}
+claim_results = evaluate_claims(CLAIMS, measurements, checks=checks)
+verdict_table(claim_results)
 
 # %% [markdown]
 # ## Plots
@@ -111,9 +127,8 @@ plt.show()
 
 # %% [markdown]
 # ## Verdict
-# (Untagged: the timing claims are wall clock, so the one-line summary may differ between runs.)
 
-# %%
+# %% tags=["nbval-check-output"]
 record = run.finish(claim_results)
 
 # %% [markdown]
