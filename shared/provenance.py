@@ -97,6 +97,7 @@ def module_closure(code: str, package: str | None = None, root: Path = ROOT) -> 
     return dict(sorted(seen.items()))
 
 
+@functools.lru_cache(maxsize=4096)
 def normalized_code(text: str) -> str:
     """Python source as the interpreter sees it: comments, docstrings and formatting removed (an `ast` round trip), so
     that `ruff format` or a comment never makes a result stale. IPython magics and shell escapes are kept, stripped of
@@ -114,6 +115,7 @@ def normalized_code(text: str) -> str:
     return "\n".join([ast.unparse(tree), *magics])
 
 
+@functools.lru_cache(maxsize=4096)
 def code_hash(text: str) -> str:
     """The hash of a Python file or a notebook's code as an input: of its normalized code."""
     return sha256_text(normalized_code(text))
@@ -139,19 +141,24 @@ def structured_hash(path: Path) -> str | None:
 
 def external_imports(code: str) -> set[str]:
     """Top-level names of the third-party modules `code` imports (not the project's, not the standard library)."""
+    return set(_external_imports(code))
+
+
+@functools.lru_cache(maxsize=4096)
+def _external_imports(code: str) -> frozenset[str]:
     import sys
 
     try:
         tree = ast.parse(_strip_magics(code))
     except SyntaxError:
-        return set()
+        return frozenset()
     names = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names.update(a.name.split(".")[0] for a in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             names.add(node.module.split(".")[0])
-    return {n for n in names if n not in PROJECT_PACKAGES and n not in sys.stdlib_module_names and n != "__future__"}
+    return frozenset(n for n in names if n not in PROJECT_PACKAGES and n not in sys.stdlib_module_names and n != "__future__")
 
 
 def _canonical(name: str) -> str:

@@ -7,6 +7,7 @@ fingerprint and starts the clock. `Run.finish` judges nothing itself: it takes t
 
 import datetime as dt
 import functools
+import importlib
 import json
 import os
 import tempfile
@@ -14,6 +15,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from shared import preregistration
 from shared.claims import VERDICTS
 from shared.paper import Paper, PaperError, check_params, get
 from shared.provenance import sha256_json
@@ -108,7 +110,7 @@ class Run:
     def record(self, claim_results: list[dict]) -> dict:
         meta, paper = self.paper.meta, self.paper
         return {
-            "schema_version": 1,
+            "schema_version": 2,
             "catalog_id": paper.catalog_id,
             "slug": paper.slug,
             "title": paper.title,
@@ -123,25 +125,38 @@ class Run:
                 "inputs_hash": paper.inputs_hash(self.profile),
                 "inputs": paper.input_hashes(self.profile),
                 "params_hash": sha256_json(self.params),
-                "data_hash": paper.input_hashes(self.profile)["data.dvc"],
+                "data_hash": paper.data_hash(self.profile),
                 "env": fingerprint(),
                 "device": self.device,
                 "seeds": self.seeds,
                 "wall_time_s": round(time.perf_counter() - self._t0, 1),
                 "started_utc": self.started_utc,
                 "finished_utc": _utc(),
+                **preregistration.record_fields(paper, self.profile),
             },
         }
 
     def finish(self, claim_results: list[dict]) -> dict:
-        """Validate and write `results/<profile>.json`; print the one-line verdict (a tagged, deterministic output)."""
+        """Validate and write `results/<profile>.json`; print the verdicts (a tagged output that must be identical on
+        every machine: claim ids and verdicts, no numbers).
+
+        Under the rerun contract (`TOKEN_PAPERS_RERUN_CONTRACT`, set by CI's notebook tests) the fresh record is held
+        to the committed one first: a moved verdict or a value outside a claim's tolerance raises `RerunContractError`.
+        """
+        from shared import rerun
+        from shared.claims import verdict_lines
+
         record = validate(self.record(claim_results), f"{self.paper.slug} results ({self.profile})")
         write_json_atomic(self.results_dir / f"{self.profile}.json", record)
+        if rerun.enabled():
+            claims = getattr(importlib.import_module(f"papers.{self.paper.slug}.claims"), "CLAIMS", None)
+            rerun.check(self.paper, self.profile, record, claims, report_dir=self.results_dir)
         s = record["summary"]
         fidelity = ", ".join(sorted({c["fidelity"] for c in claim_results}))
         print(f"{self.paper.slug} [{self.profile}]: {s['reproduced']}/{len(claim_results)} claims reproduced, "
               f"{s['partially reproduced']} partially, {s['not reproduced']} not, {s['inconclusive']} inconclusive "
               f"({fidelity})")  # fmt: skip
+        print(verdict_lines(claim_results))
         return record
 
 

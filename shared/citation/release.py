@@ -1,7 +1,8 @@
 """`papers release vYYYY.MM.N`: refuse unless every result is valid, fresh and committed; then stamp and tag.
 
 A release is what people cite, so it must only ever point at results that (1) pass the schema, (2) were produced by the
-inputs now in the tree (not stale) and (3) are committed, so the tag holds exactly what was checked. It then writes
+inputs now in the tree (not stale), (3) are committed, so the tag holds exactly what was checked, and (4) are neither
+exploratory nor a pre-registration violation (`shared.preregistration.verify_record`). It then writes
 the version and date into `CITATION.cff`, regenerates `results/index.json`, commits those two files alone and puts an
 annotated tag on that commit. `CITATION.cff` gets no `commit:` field: a file cannot hold the hash of the commit that
 contains it, and the tag already names that commit.
@@ -27,9 +28,10 @@ def problems(repo: Path = ROOT) -> list[str]:
     """Every reason not to release now, in words; empty when the results are valid, fresh and committed."""
     from shared.browse.index import freshness
     from shared.paper import discover
+    from shared.preregistration import EXPLORATORY, VIOLATION, verify_record
     from shared.results import ResultsError, load
 
-    out = []
+    out, unregistered = [], []
     papers = discover()
     if not papers:
         out.append("no papers: nothing to release")
@@ -44,10 +46,17 @@ def problems(repo: Path = ROOT) -> list[str]:
             except ResultsError as e:
                 out.append(f"invalid: {e}")
                 continue
+            check = verify_record(paper, path)
+            if check.status in (EXPLORATORY, VIOLATION):
+                why = f": {check.reasons[0]}" if check.status == VIOLATION else ""
+                unregistered.append(f"{rel} ({check.status}{why})")
             status, changed = freshness(paper, path.stem, record)
             if status != "fresh":
                 why = f"; changed: {', '.join(changed[:6])}" + (" ..." if len(changed) > 6 else "") if changed else ""
                 out.append(f"{status}: {rel} (rerun `papers run {paper.slug} --profile {path.stem}`{why})")
+    if unregistered:
+        out.append(f"not pre-registered: {', '.join(unregistered)} (rerun them with `papers run` from a tree whose "
+                   "claims, code and parameters are committed)")  # fmt: skip
     dirty = changed_paths(repo, RELEASE_PATHS)
     if dirty:
         shown = ", ".join(dirty[:8]) + (f" and {len(dirty) - 8} more" if len(dirty) > 8 else "")

@@ -28,9 +28,9 @@ ROOT = Path(__file__).resolve().parent.parent
 __path__.append({real_shared!r})
 '''
 
-FINISH = """from shared.claims import AtMost, Claim, evaluate_claims
+FINISH = """from shared.claims import AtMost, Claim, Tolerance, evaluate_claims
 CLAIMS = [Claim("value-small", "the measured value is small", paper_value=0.0, paper_ref="Sec. 1", rule=AtMost(100.0),
-                fidelity="analogue")]
+                fidelity="analogue", kind="exact", tolerance=Tolerance(0.0, why="a deterministic count"))]
 record = run.finish(evaluate_claims(CLAIMS, {{"value-small": float({value})}}))"""
 
 
