@@ -6,7 +6,8 @@ What is new here (tokenizers and counting come from `shared.tokenization`):
   Atbash, leetspeak, Morse, reversed text, character spacing);
 - `cpt`: characters per token of each input under a tokenizer;
 - `fit_threshold` / `evaluate`: the one-number classifier ("encoded" when CPT is below the threshold), fitted on a
-  training split, with accuracy and AUROC on a test split.
+  training split, with accuracy and AUROC on a test split;
+- `mean_auroc_of_resample`: the AUROC averaged over tokenizers as a statistic of a bootstrap over test strings.
 
 Deviations from the paper, on purpose:
 - benign inputs are natural sentences from packaged corpora (fortunes, KJV, WordNet glosses, UI strings), not the
@@ -97,3 +98,28 @@ def auroc(scores: np.ndarray, encoded: np.ndarray) -> float:
     r = rankdata(-scores)  # low CPT = "more encoded" = high rank
     n_pos, n_neg = encoded.sum(), (~encoded).sum()
     return float((r[encoded].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def mean_auroc_of_resample(scores: np.ndarray, encoded: np.ndarray):
+    """A statistic for a bootstrap over inputs: `f(idx)` is the AUROC of every column of `scores` `[N, T]` (one column
+    per tokenizer) on the inputs `idx` (with repeats), averaged over the columns; equal to the mean of `auroc` on
+    `scores[idx]`, but a resample costs a few counts instead of a sort."""
+    n, cols = scores.shape
+    enc = np.asarray(encoded, dtype=bool)
+    groups = []  # per column: each input's rank among the distinct scores, and the number of distinct scores
+    for j in range(cols):
+        _, inv = np.unique(scores[:, j], return_inverse=True)
+        groups.append((inv, int(inv.max()) + 1))
+
+    def statistic(idx) -> float:
+        w = np.bincount(np.asarray(idx), minlength=n).astype(float)
+        wp, wn = w * enc, w * ~enc
+        total_p, total_n = wp.sum(), wn.sum()
+        out = []
+        for inv, k in groups:
+            neg = np.bincount(inv, weights=wn, minlength=k)  # negative weight at each distinct score
+            above = total_n - np.cumsum(neg)  # negatives with a strictly higher score (CPT) than the group
+            out.append(float((wp * (above[inv] + 0.5 * neg[inv])).sum() / (total_p * total_n)))
+        return float(np.mean(out))
+
+    return statistic

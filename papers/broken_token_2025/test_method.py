@@ -3,7 +3,16 @@
 import numpy as np
 import pytest
 
-from papers.broken_token_2025.method import ENCODINGS, atbash, auroc, caesar, cpt, fit_threshold, morse
+from papers.broken_token_2025.method import (
+    ENCODINGS,
+    atbash,
+    auroc,
+    caesar,
+    cpt,
+    fit_threshold,
+    mean_auroc_of_resample,
+    morse,
+)
 from shared.tokenization import train
 
 
@@ -33,3 +42,15 @@ def test_auroc_known_values():
     assert auroc(np.array([1.0, 2.0, 3.0, 4.0]), y) == 1.0
     assert auroc(np.array([4.0, 3.0, 2.0, 1.0]), y) == 0.0
     assert auroc(np.array([1.0, 1.0, 1.0, 1.0]), y) == pytest.approx(0.5)
+
+
+def test_mean_auroc_of_resample_matches_auroc_on_the_repeated_inputs():
+    rng = np.random.default_rng(0)
+    scores = np.round(rng.normal(size=(60, 3)), 1)  # rounded: ties between and within the classes
+    encoded = rng.random(60) < 0.4
+    stat = mean_auroc_of_resample(scores, encoded)
+    for _ in range(5):
+        idx = rng.integers(0, 60, 60)
+        want = np.mean([auroc(scores[idx, j], encoded[idx]) for j in range(3)])
+        assert stat(idx.tolist()) == pytest.approx(want, abs=1e-12)
+    assert stat(list(range(60))) == pytest.approx(np.mean([auroc(scores[:, j], encoded) for j in range(3)]))
