@@ -8,6 +8,7 @@ so `dvc repro papers/<slug>/dvc.yaml:default` runs the same thing for users who 
 """
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -38,8 +39,8 @@ def _dep_paths(paper: Paper, key: str) -> list[str]:
     project = paper.root.parent
     if key.endswith(" (code cells)"):
         return []  # the notebook's code is also in its jupytext twin `<slug>.py`, a code file listed on its own
-    if key == "data.dvc":
-        return []  # a .dvc file cannot be a dep: the data folders the paper reads are listed instead
+    if key.startswith(("data/", "package ")) or key == "data.dvc":
+        return []  # data folders are listed from paper.yaml below; package versions live in the lock, not a file
     return [os.path.relpath(project / key, paper.dir)]
 
 
@@ -104,22 +105,71 @@ def target(paper: Paper, profile: str, root: Path = ROOT) -> str:
     return f"{os.path.relpath(paper.dir / 'dvc.yaml', root)}:{profile}"
 
 
-def commit(targets: list[str], root: Path = ROOT, attempts: int = 5) -> str | None:
+STOPPED = "stopped by an interrupt before it finished; the next `papers run` records these stages"
+
+
+def commit(targets: list[str], root: Path = ROOT, attempts: int = 5, should_stop=lambda: False) -> str | None:
     """`dvc commit -f` the finished stages, one process for all of them; None on success, else DVC's complaint.
 
-    Retries while another DVC command holds the repository lock (a `dvc status` in another shell, say).
+    Retries while another DVC command holds the repository lock (a `dvc status` in another shell, say). When
+    `should_stop()` turns true (polled while DVC works), DVC is stopped and the `dvc.lock` files it may have half
+    written are put back as they were: the stages are then simply not recorded yet, and `STOPPED` is returned.
     """
     if not targets:
         return None
     cmd = [sys.executable, "-m", "dvc", "commit", "-f", "-q", *targets]
+    locks = {(root / t.rsplit(":", 1)[0]).with_name("dvc.lock") for t in targets}
+    before = {lock: lock.read_bytes() if lock.exists() else None for lock in locks}
     for i in range(attempts):
-        # a session of its own: a Ctrl-C at the terminal reaches the runner, which lets this commit finish
-        proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True, start_new_session=True,
-                              env={**os.environ, "DVC_NO_ANALYTICS": "1"})  # fmt: skip
+        # a session of its own: a Ctrl-C at the terminal reaches the runner, which decides when to stop this commit
+        proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True, env={**os.environ, "DVC_NO_ANALYTICS": "1"})  # fmt: skip
+        out = _communicate(proc, should_stop)
+        if out is None:
+            _restore(before)
+            return STOPPED
         if proc.returncode == 0:
             return None
-        err = (proc.stderr or proc.stdout).strip()
+        err = (out[1] or out[0]).strip()
         if "lock" not in err.lower() or i == attempts - 1:
             return err or f"dvc commit exited with {proc.returncode}"
-        time.sleep(1 + i)
+        retry_at = time.monotonic() + 1 + i
+        while time.monotonic() < retry_at:
+            if should_stop():
+                return STOPPED
+            time.sleep(0.1)
     return None
+
+
+def _communicate(proc: subprocess.Popen, should_stop) -> tuple[str, str] | None:
+    """(stdout, stderr) of `proc`, or None if `should_stop()` came first: then its process group is gone."""
+    while True:
+        try:
+            return proc.communicate(timeout=0.1)
+        except subprocess.TimeoutExpired:
+            if not should_stop():
+                continue
+        for sig, wait_s in ((signal.SIGTERM, 1.0), (signal.SIGKILL, 1.0)):
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                pass
+            try:
+                proc.communicate(timeout=wait_s)
+                return None
+            except subprocess.TimeoutExpired:
+                pass
+        return None
+
+
+def _restore(files: dict[Path, bytes | None]) -> None:
+    """Put files back as they were (absent ones removed), each with one atomic rename."""
+    for path, data in files.items():
+        if data is None:
+            path.unlink(missing_ok=True)
+            continue
+        if path.exists() and path.read_bytes() == data:
+            continue
+        tmp = path.with_name(f".{path.name}.restore-{os.getpid()}")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)

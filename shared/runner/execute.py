@@ -3,7 +3,8 @@
 The subprocess (`shared.runner.child`) starts in a new session, so a Ctrl-C at the terminal reaches only the runner,
 which then kills what it started. Jupyter starts the kernel in a session of its own, so "the process group" is really
 the process tree: every descendant seen while the run goes on is remembered and killed with its group, even one whose
-parent died first (a kernel orphaned by a crashed papermill, papermill#125).
+parent died first (a kernel orphaned by a crashed papermill, papermill#125). A kill is bounded in time: SIGTERM, then
+SIGKILL after `TERM_GRACE_S`, and no wait for an orphan's zombie to be reaped (a container's PID 1 may take its time).
 """
 
 import json
@@ -23,7 +24,13 @@ from shared.runner.job import Job, Outcome
 
 POLL_S = 0.1  # how often the supervisor looks at the clock and the stop flag
 MEMORY_POLL_S = 0.25  # how often it sums the tree's resident memory
+TERM_GRACE_S = 2.0  # after SIGTERM, how long a tree may take to exit before SIGKILL
+KILL_WAIT_S = 1.0  # after SIGKILL, how long to wait for the processes to be gone (more only in uninterruptible I/O)
 GiB = 1024**3
+
+# the trees of the runs going on in this process, for `kill_running`
+_running: set["ProcessTree"] = set()
+_running_lock = threading.Lock()
 
 
 def default_threads(slots: int) -> int:
@@ -48,14 +55,18 @@ class ProcessTree:
     def __init__(self, pid: int):
         self.root = psutil.Process(pid)
         self.known: dict[int, psutil.Process] = {pid: self.root}
+        self._lock = threading.Lock()  # the supervising thread and a runner's last-resort kill may both look
 
     def refresh(self) -> list[psutil.Process]:
         try:
-            for p in self.root.children(recursive=True):
+            children = self.root.children(recursive=True)
+        except psutil.Error:
+            children = []
+        with self._lock:
+            for p in children:
                 self.known.setdefault(p.pid, p)
-        except psutil.NoSuchProcess:
-            pass
-        return [p for p in self.known.values() if _alive(p)]
+            procs = list(self.known.values())
+        return [p for p in procs if _alive(p)]
 
     def rss(self) -> int:
         total = 0
@@ -66,26 +77,70 @@ class ProcessTree:
                 pass
         return total
 
-    def kill(self) -> None:
-        """SIGKILL every process of the tree and the process groups they lead (kernels start their own)."""
-        procs = self.refresh()
-        own = os.getpgrp()
-        for p in procs:
-            try:
-                pgid = os.getpgid(p.pid)
-                if pgid != own and pgid == p.pid:
-                    os.killpg(pgid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        for p in procs:
-            try:
-                p.kill()
-            except psutil.Error:
-                pass
-        psutil.wait_procs(procs, timeout=5)
+    def freeze(self) -> list[psutil.Process]:
+        """SIGSTOP the tree, again until no new process shows up: a stopped process starts no other, so a kill that
+        follows cannot miss a kernel that papermill launched a moment before (and that its death would orphan)."""
+        stopped: set[int] = set()
+        for _ in range(10):
+            new = [p for p in self.refresh() if p.pid not in stopped]
+            if not new:
+                break
+            _signal(new, signal.SIGSTOP)
+            stopped.update(p.pid for p in new)
+        return self.refresh()
+
+    def kill(self, grace_s: float = TERM_GRACE_S) -> None:
+        """Stop every process of the tree and of the process groups they lead (kernels start their own): SIGTERM,
+        then SIGKILL to what is left after `grace_s` (at once if 0). Returns within about `grace_s + KILL_WAIT_S`."""
+        try:
+            procs = self.freeze()
+            if grace_s > 0 and procs:
+                _signal(procs, signal.SIGTERM)
+                _signal(procs, signal.SIGCONT)  # a stopped process acts on SIGTERM only once it runs again
+                _wait_gone(procs, grace_s)
+        finally:
+            procs = self.freeze()  # whatever a SIGTERM handler started meanwhile
+            _signal(procs, signal.SIGKILL)
+        _wait_gone(procs, KILL_WAIT_S)
 
     def leftovers(self) -> list[psutil.Process]:
-        return [p for p in self.known.values() if p is not self.root and _alive(p)]
+        return [p for p in self.refresh() if p is not self.root]
+
+
+def kill_running() -> None:
+    """SIGKILL every run this process has going, all at once: the last resort of a runner that must exit now."""
+    with _running_lock:
+        trees = list(_running)
+    procs = [p for tree in trees for p in tree.freeze()]
+    _signal(procs, signal.SIGKILL)
+    _wait_gone(procs, KILL_WAIT_S)
+
+
+def _signal(procs: list[psutil.Process], sig: int) -> None:
+    """`sig` to each process, and to each process group one of them leads (its members not seen yet included); never
+    to the runner's own group."""
+    own = os.getpgrp()
+    for p in procs:
+        try:
+            pgid = os.getpgid(p.pid)
+            if pgid == p.pid and pgid != own:
+                os.killpg(pgid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            p.send_signal(sig)
+        except psutil.Error:
+            pass
+
+
+def _wait_gone(procs: list[psutil.Process], timeout: float) -> list[psutil.Process]:
+    """Wait up to `timeout` for `procs` to end (a zombie has ended); return those still running."""
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = [p for p in procs if _alive(p)]
+        if not alive or time.monotonic() >= deadline:
+            return alive
+        time.sleep(0.02)
 
 
 def _alive(p: psutil.Process) -> bool:
@@ -118,6 +173,8 @@ class EventReader(threading.Thread):
 
 def child_env(job: Job, staging: Path, event_fd: int, slots: int) -> dict:
     env = dict(os.environ)
+    # a run records results; only CI's notebook tests hold a re-execution to the committed record (shared.rerun)
+    env.pop("TOKEN_PAPERS_RERUN_CONTRACT", None)
     env.update(
         TOKEN_PAPERS_THREADS=str(job.threads or default_threads(slots)),
         TOKEN_PAPERS_OUTPUT_DIR=str(staging / "results"),
@@ -160,22 +217,39 @@ def execute(job: Job, staging: Path, *, papers_dir: Path = PAPERS_DIR, on_event:
     reader = EventReader(read_fd, job, on_event)
     reader.start()
     tree = ProcessTree(proc.pid)
+    with _running_lock:
+        _running.add(tree)
     try:
-        reason, peak = supervise(proc, tree, job.timeout_s, limit, should_stop, t0)
-    except BaseException:
-        tree.kill()
-        proc.wait()
-        raise
-    if reason:
-        tree.kill()
-    proc.wait()
-    if tree.leftovers():  # a kernel whose papermill died without shutting it down
-        tree.kill()
-    reader.join(timeout=5)
+        try:
+            reason, peak = supervise(proc, tree, job.timeout_s, limit, should_stop, t0)
+        except BaseException:
+            tree.kill()
+            _reap(proc)
+            raise
+        if reason:
+            # over its memory limit a run may take the machine down within a grace period: no SIGTERM first
+            tree.kill(grace_s=0 if reason == "memory" else TERM_GRACE_S)
+            _reap(proc)
+        else:
+            proc.wait()
+            if tree.leftovers():  # a kernel whose papermill died without shutting it down
+                tree.kill()
+    finally:
+        with _running_lock:
+            _running.discard(tree)
+    # after a kill, the cell reached is known already: do not wait long for the end of the event pipe
+    reader.join(timeout=1 if reason else 5)
     outcome = classify(job, staging, reason, reader.cell, proc.returncode, peak, limit)
     outcome.duration_s = round(time.monotonic() - t0, 2)
     outcome.staging = staging
     return outcome
+
+
+def _reap(proc: subprocess.Popen) -> None:
+    try:
+        proc.wait(timeout=KILL_WAIT_S)
+    except subprocess.TimeoutExpired:  # stuck in uninterruptible I/O even after SIGKILL: reaped when it ends
+        pass
 
 
 def supervise(proc, tree: ProcessTree, timeout_s: float, limit: int, should_stop, t0: float) -> tuple[str | None, int]:

@@ -7,7 +7,7 @@
   recorded inputs hash against its own, before recording anything.
 
 `start(jobs)`, then `outcomes()` hands back `Outcome`s as jobs finish, with their files in a local staging folder;
-`stop()` kills what runs.
+`stop()` kills what runs (SIGTERM, then SIGKILL after a short grace), `kill()` at once, when a runner must exit now.
 """
 
 import hashlib
@@ -18,7 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from shared.runner.execute import execute
+from shared.runner.execute import execute, kill_running
 from shared.runner.job import Job, Outcome
 
 # what a worker sends back from its staging folder
@@ -61,6 +61,9 @@ class Executor:
         """Kill running jobs and drop queued ones: they come back as `interrupted`."""
         self._stop.set()
 
+    def kill(self) -> None:
+        """After `stop`, for jobs that did not come back in time: SIGKILL what they run, from the calling thread."""
+
     def close(self) -> None:
         pass
 
@@ -91,8 +94,14 @@ class LocalExecutor(Executor):
         for job in jobs:
             self.pool.submit(self._one, job)
 
+    def kill(self) -> None:
+        kill_running()
+
     def close(self) -> None:
-        self.pool.shutdown(wait=True)
+        if self._stop.is_set() or self.running > 0:  # stopped, or left early: make sure before waiting on the threads
+            self._stop.set()
+            kill_running()
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def sha256_bytes(data: bytes) -> str:

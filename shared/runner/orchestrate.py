@@ -4,6 +4,11 @@ Order of work, all under the run lock: clear what a killed runner left in stagin
 (longest recorded duration first, which shortens the whole run); record each outcome as it arrives (results moved in
 place, or the failed notebook kept); on Ctrl-C kill what runs and record what already finished; finally record the
 finished stages in DVC with one `dvc commit`, and print the summary.
+
+Ctrl-C or SIGTERM ends the runner within `STOP_WAIT_S` plus a few seconds, its papermill processes and kernels with
+it: running notebooks get SIGTERM, then SIGKILL after a short grace (`shared.runner.execute`), and what has not come
+back after `STOP_WAIT_S` is killed from here. An interrupted run does not start `dvc commit`, whose DVC start-up alone
+can take seconds on a loaded machine: the next `papers run` records those stages (see `_record_in_dvc`).
 """
 
 import contextlib
@@ -24,7 +29,8 @@ from shared.runner.state import RunLock, State, clear_staging, staging_root
 
 DEFAULT_TIMEOUT_S = {"default": 1800.0}  # any other profile: FULL_TIMEOUT_S
 FULL_TIMEOUT_S = 24 * 3600.0
-STOP_GRACE_S = 30.0  # after Ctrl-C, how long to wait for killed jobs to report back
+STOP_WAIT_S = 5.0  # after Ctrl-C, how long stopped jobs may take to come back before their processes are SIGKILLed
+DVC_STOP_GRACE_S = 3.0  # how long a `dvc commit` under way may go on after Ctrl-C before it is stopped
 
 
 @dataclass
@@ -51,6 +57,7 @@ class Report:
     interrupted: bool = False
     dvc_error: str | None = None
     dvc_recorded: int = 0  # stages recorded with `dvc commit`
+    dvc_deferred: int = 0  # finished stages left for the next run to record in DVC (the run was interrupted)
     dvc_unrecorded: list[str] = field(default_factory=list)  # fresh results DVC cannot record (no executed notebook)
 
     @property
@@ -148,7 +155,10 @@ class Runner:
                 if executor:
                     executor.close()
                 self.display.close()
-            self._record_in_dvc()
+            try:
+                self._record_in_dvc()
+            except KeyboardInterrupt:
+                self.report.interrupted = True
         return self.report
 
     def _jobs(self, todo: list[Freshness]) -> tuple[list[Job], list[tuple[Outcome, str]]]:
@@ -169,21 +179,31 @@ class Runner:
         try:
             executor.start(jobs)
             while executor.running > 0:
-                for outcome in executor.outcomes(0.2):
-                    self._handle(outcome)
-        except KeyboardInterrupt:
-            self.report.interrupted = True
-            self.display.note("interrupted: stopping the running notebooks (their kernels are killed)")
-            with deferred_interrupts():  # a second Ctrl-C must not leave kernels behind
-                executor.stop()
-                deadline = time.monotonic() + STOP_GRACE_S
-                while executor.running > 0 and time.monotonic() < deadline:
+                # Ctrl-C waits until the outcomes taken from the executor are recorded: a finished run is never lost
+                with deferred_interrupts():
                     for outcome in executor.outcomes(0.2):
                         self._handle(outcome)
+        except KeyboardInterrupt:
+            # a second Ctrl-C must not leave kernels behind; the run is stopping already, within the same bound
+            with contextlib.suppress(KeyboardInterrupt), deferred_interrupts():
+                self.report.interrupted = True
+                self.display.note("interrupted: stopping the running notebooks (their kernels are killed)")
+                executor.stop()
+                self._collect(executor, STOP_WAIT_S)
+                if executor.running > 0:  # a job that did not come back in time: kill its processes from here
+                    executor.kill()
+                    self._collect(executor, 1.0)
         done = {o.job.key for o, _ in self.report.outcomes}
         for job in jobs:
             if job.key not in done:
                 self._handle(Outcome(job, "interrupted", message="not started"))
+
+    def _collect(self, executor, seconds: float) -> None:
+        """Record outcomes as they come back, for up to `seconds` or until no job is left."""
+        deadline = time.monotonic() + seconds
+        while executor.running > 0 and time.monotonic() < deadline:
+            for outcome in executor.outcomes(min(0.2, max(0.0, deadline - time.monotonic()))):
+                self._handle(outcome)
 
     def _handle(self, outcome: Outcome) -> None:
         """Record one finished job: install its files or keep the failed notebook, update the state, report it."""
@@ -215,8 +235,15 @@ class Runner:
 
     def _record_in_dvc(self) -> None:
         """One `dvc commit` for the stages that just ran, and for fresh results DVC has no record of yet (a result
-        recorded before its paper had a dvc.yaml, a dvc.lock lost in a merge)."""
+        recorded before its paper had a dvc.yaml, a dvc.lock lost in a merge).
+
+        Not after Ctrl-C: the next run finds those results newer than their dvc.lock and records them then. A Ctrl-C
+        during the commit lets it go on for `DVC_STOP_GRACE_S`, then stops it with the dvc.lock files as they were.
+        """
         if not self.opts.dvc or dvcstages.inside_dvc() or not dvcstages.enabled(self.root):
+            return
+        if self.report.interrupted:
+            self.report.dvc_deferred = sum(o.ok for o, _ in self.report.outcomes)
             return
         done = [(o.job.slug, o.job.profile) for o, _ in self.report.outcomes if o.ok]
         behind = [(f.paper.slug, f.profile) for f in self.report.skipped if dvcstages.unrecorded(f.paper, f.profile)]
@@ -230,9 +257,17 @@ class Runner:
         for slug in sorted({slug for slug, _ in done}):
             dvcstages.sync(Paper(slug, self.papers_dir))
         targets = [dvcstages.target(Paper(slug, self.papers_dir), profile, self.root) for slug, profile in done]
-        with deferred_interrupts():  # dvc.lock is written whole or not at all
-            self.report.dvc_error = dvcstages.commit(targets, self.root)
-        if not self.report.dvc_error:
+        error = None
+        try:
+            with deferred_interrupts() as held:  # dvc.lock is written whole or not at all
+                error = dvcstages.commit(targets, self.root, should_stop=lambda: held.held_for(DVC_STOP_GRACE_S))
+        except KeyboardInterrupt:  # held back until the commit ended or was stopped
+            self.report.interrupted = True
+        if error == dvcstages.STOPPED:
+            self.report.dvc_deferred = len(targets)
+        elif error:
+            self.report.dvc_error = error
+        else:
             self.report.dvc_recorded = len(targets)
 
 
@@ -278,6 +313,9 @@ def summary(report: Report, profile: str, listed_skipped: bool) -> str:
     )
     if report.dvc_recorded:
         lines.append(f"papers run: recorded {report.dvc_recorded} stage(s) in DVC (dvc.lock)")
+    if report.dvc_deferred:
+        lines.append(f"papers run: {report.dvc_deferred} finished stage(s) not recorded in DVC yet (interrupted): the "
+                     "next `papers run` of these papers records them")  # fmt: skip
     if report.dvc_error:
         lines.append(f"papers run: recording in DVC failed: {report.dvc_error}")
     if report.dvc_unrecorded:

@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import threading
+import time
 from pathlib import Path
 
 from shared.paper import Paper
@@ -21,25 +22,44 @@ from shared.runner.job import Outcome
 _deferring = threading.local()
 
 
+class Held:
+    """The signals a `deferred_interrupts` block holds back, so that a long block can cut itself short."""
+
+    def __init__(self):
+        self.received: list[int] = []
+        self.first_at: float | None = None  # time.monotonic() of the first
+
+    def __call__(self, signum, frame) -> None:
+        self.received.append(signum)
+        if self.first_at is None:
+            self.first_at = time.monotonic()
+
+    def held_for(self, seconds: float) -> bool:
+        """True once the first signal has waited `seconds`: time to stop what the block is doing."""
+        return self.first_at is not None and time.monotonic() - self.first_at >= seconds
+
+
 @contextlib.contextmanager
 def deferred_interrupts():
-    """Hold SIGINT and SIGTERM until the block is done, then raise KeyboardInterrupt if one came.
+    """Hold SIGINT and SIGTERM until the block is done, then raise KeyboardInterrupt if one came; yields the `Held`
+    signals.
 
     Nested blocks leave the signals to the outermost one, so an inner block never cuts an outer one short.
     """
-    if threading.current_thread() is not threading.main_thread() or getattr(_deferring, "active", False):
-        yield
+    outer = getattr(_deferring, "held", None)
+    if outer is not None or threading.current_thread() is not threading.main_thread():
+        yield outer or Held()
         return
-    received = []
-    old = {s: signal.signal(s, lambda signum, frame: received.append(signum)) for s in (signal.SIGINT, signal.SIGTERM)}
-    _deferring.active = True
+    held = Held()
+    old = {s: signal.signal(s, held) for s in (signal.SIGINT, signal.SIGTERM)}
+    _deferring.held = held
     try:
-        yield
+        yield held
     finally:
-        _deferring.active = False
+        _deferring.held = None
         for s, handler in old.items():
             signal.signal(s, handler)
-        if received:
+        if held.received:
             raise KeyboardInterrupt
 
 

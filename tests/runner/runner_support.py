@@ -1,10 +1,11 @@
 """Helpers for the runner tests: a sandbox project (see `shared.runner.sandbox`) with tiny papers that succeed, raise,
 hang, blow their memory limit or kill their kernel, and ways to run the real `papers` command in it."""
 
+import contextlib
 import json
 import os
-import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -14,6 +15,15 @@ import psutil
 from shared.runner import sandbox
 
 PAPERS = sandbox.bin_dir() / "papers"
+SLOW = ("slow_2024", "slow2_2024")
+SLOW_CELL = """import os, pathlib, subprocess, sys, time
+helper = subprocess.Popen([sys.executable, "-c", "import signal, time\\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\\n"
+                           "time.sleep(600)"], start_new_session=True)
+pathlib.Path("kernel.pid.tmp").write_text(f"{os.getpid()} {helper.pid}")
+os.replace("kernel.pid.tmp", "kernel.pid")
+while pathlib.Path("hold").exists():
+    time.sleep(0.2)
+helper.kill()"""
 
 KV = """
 from shared.fixture_base import BASE
@@ -38,10 +48,12 @@ def build_project(root: Path) -> Path:
                            "    held.append(np.ones(50_000_000, dtype=np.uint8))\n    time.sleep(0.02)"], results=False)  # fmt: skip
     add(root, "die_2024", ["import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"], results=False)
     add(root, "badparams_2024", ["pass"], results=False, profiles={"full": {"PROFILE": "full", "NOPE": 1}})
-    # slow_2024 sleeps while `hold` exists and records its kernel's pid: the interrupted-run test needs both
-    add(root, "slow_2024", ["import os, time, pathlib\npathlib.Path('kernel.pid').write_text(str(os.getpid()))\n"
-                            "while pathlib.Path('hold').exists():\n    time.sleep(0.2)"])  # fmt: skip
-    (root / "papers" / "slow_2024" / "hold").touch()
+    # the slow papers sleep while `hold` exists, for the interrupted-run tests, with a helper process in a session of
+    # its own that ignores SIGTERM (a server the notebook started, a worker stuck in native code): only the runner's
+    # SIGKILL ends it. `kernel.pid` holds the pids of both.
+    for slug in SLOW:
+        add(root, slug, [SLOW_CELL])
+        (root / "papers" / slug / "hold").touch()
     add(root, "after_2024", ["y = 1"])
     add(root, "third_2024", ["z = 1"])
     sandbox.run_quiet(["git", "add", "-A"], root)
@@ -104,5 +116,56 @@ class Lines(threading.Thread):
         return "\n".join(self.lines)
 
 
-def interrupt(proc: subprocess.Popen) -> None:
-    os.killpg(proc.pid, signal.SIGINT)
+class Descendants:
+    """Every process below `pid` ever seen: a kernel whose papermill died is an orphan, found then only by memory."""
+
+    def __init__(self, pid: int):
+        self.root = psutil.Process(pid)
+        self.seen: dict[int, psutil.Process] = {}
+
+    def alive(self) -> list[psutil.Process]:
+        """Those still running (a zombie has ended: its parent, or PID 1, only has to reap it)."""
+        for p in [self.root, *self.seen.values()]:
+            try:
+                for child in p.children(recursive=True):
+                    self.seen.setdefault(child.pid, child)
+            except psutil.Error:
+                pass
+        return [p for p in self.seen.values() if _running(p)]
+
+
+def _running(p: psutil.Process) -> bool:
+    try:
+        return p.is_running() and p.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def time_to_exit(proc: subprocess.Popen, sig: int, limit: float = 60.0) -> tuple[float, list[psutil.Process]]:
+    """Send `sig` to `proc`'s process group (a terminal's Ctrl-C, or `kill`); return the seconds until `proc` has
+    exited and none of its descendants runs, and what still runs when `limit` passes first."""
+    tree = Descendants(proc.pid)
+    tree.alive()
+    t0 = time.monotonic()
+    os.killpg(proc.pid, sig)
+    while True:
+        left = tree.alive()
+        elapsed = time.monotonic() - t0
+        if proc.poll() is not None and not left or elapsed > limit:
+            return elapsed, left
+        time.sleep(0.05)
+
+
+BURN = "import sys, time\nend = time.monotonic() + float(sys.argv[1])\nwhile time.monotonic() < end:\n    pass"
+
+
+@contextlib.contextmanager
+def cpu_burners(n: int, seconds: float = 90.0):
+    """`n` processes that keep a core busy each, for at most `seconds`: a loaded machine."""
+    procs = [subprocess.Popen([sys.executable, "-c", BURN, str(seconds)]) for _ in range(n)]
+    try:
+        yield procs
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()

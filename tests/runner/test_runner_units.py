@@ -88,3 +88,16 @@ def test_verdict_summary_and_durations_read_well():
     assert verdict_summary({"summary": summary}) == "3/5 reproduced (1 partially, 1 inconclusive)"
     assert verdict_summary(None) == ""
     assert fmt_s(59.6) == "1:00" and fmt_s(3725) == "1:02:05"
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "unit"),
+    [("--timeout", "-5", "seconds"), ("--timeout", "0", "seconds"), ("--timeout", "nan", "seconds"),
+     ("--memory", "0", "GiB"), ("--memory", "-1.5", "GiB"), ("--memory", "inf", "GiB")],
+)  # fmt: skip
+def test_run_refuses_a_limit_that_is_not_positive(flag, value, unit, capsys):
+    from shared.cli import main
+
+    assert main(["run", "any_2024", flag, value]) == 2
+    err = capsys.readouterr().err
+    assert err == f"papers run: error: {flag} must be a positive number of {unit}, got {float(value):g}\n"
