@@ -8,7 +8,7 @@ tokens read after the cache first evicted, and the attention-sink statistic of t
 
 Deviations from the paper, on purpose:
 - Texts are KJV books (one document per book), not PG-19; the model is SmolLM2-135M-Instruct (Q4_1 GGUF dequantised),
-  not Llama-2/MPT/Falcon/Pythia; caches hold 64 tokens (paper: 1024-4096) over 256-token documents by default.
+  not Llama-2/MPT/Falcon/Pythia; caches hold 32 tokens (paper: 1024-4096) over 8 documents of 128 tokens by default.
 - Streaming stays inside the model's 8k training length, so "original" positions are used for the one-pass masked
   evaluation (exactly equal to the cached streaming loop, checked in the notebook); the paper's in-cache positions
   are available in `shared.kvcache` (`positions="cache"`) and run in the `full` profile.
