@@ -1,53 +1,95 @@
 """The claims of arXiv:2410.10781 under test, with their verdict rules: fixed before any run, judged by code after.
 
 Sink values are the paper's Sink_1^eps in percent (eps = 0.3, T = 64): the share of heads whose mean attention on the
-first token, over the queries that see it, exceeds eps. Intervals are Student-t 95% over probe sequences (pretrained
-models) or over training seeds (trained models).
+first token, over the queries that see it, exceeds eps.
+
+Verdict engine v2: every value comes with an interval over its independent units, named in the record: probe sequences
+for the pretrained models (a bootstrap over sequences), training seeds for the trained ones (a bootstrap over seeds;
+the key-bias ratio resamples seeds as softmax/key-bias pairs). `key-bias-absorbs` was a ratio of two means over three
+seeds judged as a point: it moved across the 0.25 bar between machines (0.26 vs 0.83, same seeds), because a tiny
+model's Sink_1 after 150 steps depends on which heads cross eps = 0.3, which last-digit drift in training decides. It is
+now the same ratio with a bootstrap interval over 5 seeds, and it needs the softmax models to have a sink to absorb
+(the precondition `softmax-has-sink`). Tolerances: see each claim's `why`.
 """
 
-from shared.claims import AtLeast, AtMost, Claim
+from shared.claims import AtLeast, AtMost, Claim, Precondition, Tolerance
+
+# The reproduction tolerances, measured by re-running the default profile with the same seeds: at 1 and at 2 threads;
+# with the training loop at 2 threads (TRAIN_THREADS=2); and on another CPU code path (ATEN_CPU_CAPABILITY=avx2,
+# MKL_ENABLE_INSTRUCTIONS=AVX2: what a machine without AVX-512 runs). The pretrained-model values did not move; the
+# trained models' did: 150 steps at lr 1e-2 amplify last-digit differences into other heads crossing eps.
+_ZOO = Tolerance(rel=2e-3, why="1 vs 2 threads and the AVX2 code path left it unchanged at 4 significant digits; floor "
+                 "2e-3 for last-digit drift across CPUs")  # fmt: skip
+TOL = {
+    "natural-smollm2": _ZOO,
+    "natural-gemma3": _ZOO,
+    "random-smollm2": _ZOO,
+    "random-gemma3": Tolerance(rel=2e-3, abs=2e-4, why="0 in every rerun (threads, AVX2 code path); one head crossing "
+                               "eps on one sequence would add 0.087, so any crossing breaks the contract"),
+    "first-token-only": _ZOO,
+    "softmax-emerges": Tolerance(rel=0.2, why="training drift: the AVX2 code path moved it 11.41 -> 9.805 (14%); 2 "
+                                 "training threads did not move it"),
+    "sigmoid-no-sink": Tolerance(rel=0.0, abs=0.6, why="training drift, absolute near 0: the AVX2 code path moved it "
+                                 "0.9375 -> 1.523 percentage points; 2 training threads did not move it"),
+    "sigmoid-matched-loss": Tolerance(rel=0.0, abs=0.02, why="training drift, absolute near 0: the AVX2 code path "
+                                      "moved it 0.01301 -> 0.02764; 2 training threads did not move it"),
+    "key-bias-absorbs": Tolerance(rel=0.3, why="training drift: the AVX2 code path moved it 0.9418 -> 1.187 (26%), "
+                                  "2 training threads to 1.003 (6.5%)"),
+}  # fmt: skip
+# a ratio to the softmax sink needs a softmax sink: the same 2% bar as the partial bar of `softmax-emerges`
+SOFTMAX_HAS_SINK = Precondition(
+    "softmax-has-sink",
+    "the softmax models develop a first-token sink for the bias to absorb (mean final Sink_1 over seeds, % of heads; "
+    "bar: the partial bar of softmax-emerges)",
+    AtLeast(2.0),
+)
 
 CLAIMS = [
     Claim("natural-smollm2", "Pretrained LMs have a first-token attention sink on natural text",
           paper_value="present in all 30 open LMs", unit="% of heads", paper_ref="Sec. 3",
-          measures="Sink_1 on fortunes text (tokenizer's default prefix) in SmolLM2-135M-Instruct; interval over "
-                   "sequences",
-          rule=AtLeast(20.0, partial=5.0), fidelity="scaled-down"),
+          measures="Sink_1 on fortunes text (tokenizer's default prefix) in SmolLM2-135M-Instruct; mean over probe "
+                   "sequences, bootstrap interval over sequences",
+          rule=AtLeast(20.0, partial=5.0), fidelity="scaled-down", tolerance=TOL["natural-smollm2"]),
     Claim("natural-gemma3", "Pretrained LMs have a first-token attention sink on natural text",
           paper_value="present in all 30 open LMs", unit="% of heads", paper_ref="Sec. 3",
-          measures="Sink_1 on fortunes text (tokenizer's default prefix, <bos>) in Gemma-3-270M; interval over "
-                   "sequences",
-          rule=AtLeast(20.0, partial=5.0), fidelity="scaled-down"),
+          measures="Sink_1 on fortunes text (tokenizer's default prefix, <bos>) in Gemma-3-270M; mean over probe "
+                   "sequences, bootstrap interval over sequences",
+          rule=AtLeast(20.0, partial=5.0), fidelity="scaled-down", tolerance=TOL["natural-gemma3"]),
     Claim("random-smollm2", "The sink appears on random-token inputs too",
           paper_value="present", unit="% of heads", paper_ref="Sec. 3 (input types)",
-          measures="Sink_1 on uniformly random token ids, no special tokens, SmolLM2-135M-Instruct",
-          rule=AtLeast(20.0, partial=5.0), fidelity="scaled-down"),
+          measures="Sink_1 on uniformly random token ids, no special tokens, SmolLM2-135M-Instruct; mean over probe "
+                   "sequences, bootstrap interval over sequences",
+          rule=AtLeast(20.0, partial=5.0), fidelity="scaled-down", tolerance=TOL["random-smollm2"]),
     Claim("random-gemma3", "The sink appears on random-token inputs too",
           paper_value="present", unit="% of heads", paper_ref="Sec. 3 (input types)",
-          measures="Sink_1 on uniformly random token ids, no special tokens, Gemma-3-270M",
-          rule=AtLeast(20.0, partial=5.0), fidelity="scaled-down"),
+          measures="Sink_1 on uniformly random token ids, no special tokens, Gemma-3-270M; mean over probe sequences, "
+                   "bootstrap interval over sequences",
+          rule=AtLeast(20.0, partial=5.0), fidelity="scaled-down", tolerance=TOL["random-gemma3"]),
     Claim("first-token-only", "The sink sits on the first token, not on the positions after it",
           paper_value="Sink_1 >> Sink_k (k > 1)", unit="percentage points", paper_ref="Sec. 3",
-          measures="min over the two models of Sink_1 - max_{2<=k<=10} Sink_k on natural text",
-          rule=AtLeast(20.0, partial=5.0), fidelity="scaled-down"),
+          measures="min over the two models of Sink_1 - max_{2<=k<=10} Sink_k on natural text; bootstrap interval "
+                   "over probe sequences",
+          rule=AtLeast(20.0, partial=5.0), fidelity="scaled-down", tolerance=TOL["first-token-only"]),
     Claim("softmax-emerges", "With softmax attention a first-token sink emerges during training",
           paper_value="emerges after effective optimisation", unit="% of heads",
           paper_ref="Sec. 4 (optimisation)",
           measures="final Sink_1 of the softmax model minus its Sink_1 at initialisation (bigram-backcopy task on "
-                   "project-corpus statistics, <bos>-prefixed); mean over seeds",
-          rule=AtLeast(10.0, partial=2.0), fidelity="analogue"),
+                   "project-corpus statistics, <bos>-prefixed); paired per seed, bootstrap interval over seeds",
+          rule=AtLeast(10.0, partial=2.0), fidelity="analogue", tolerance=TOL["softmax-emerges"]),
     Claim("sigmoid-no-sink", "Sigmoid attention without normalisation develops no sink",
           paper_value="no sink, up to 1B params", unit="% of heads", paper_ref="Sec. 7 (attention operation)",
           measures="final Sink_1 of the sigmoid (no normalisation) model, weights row-normalised for the metric as "
-                   "in the official code; mean over seeds",
-          rule=AtMost(2.0, partial=5.0), fidelity="analogue"),
+                   "in the official code; mean over seeds, bootstrap interval over seeds",
+          rule=AtMost(2.0, partial=5.0), fidelity="analogue", tolerance=TOL["sigmoid-no-sink"]),
     Claim("sigmoid-matched-loss", "...at a loss comparable to softmax attention",
           paper_value="comparable valid loss", unit="relative loss gap", paper_ref="Sec. 7 (attention operation)",
-          measures="(sigmoid val loss - softmax val loss) / softmax val loss, same seed; mean over seeds",
-          rule=AtMost(0.03, partial=0.10), fidelity="analogue"),
+          measures="(sigmoid val loss - softmax val loss) / softmax val loss, same seed; mean over seeds, bootstrap "
+                   "interval over seeds",
+          rule=AtMost(0.03, partial=0.10), fidelity="analogue", tolerance=TOL["sigmoid-matched-loss"]),
     Claim("key-bias-absorbs", "A learnable key bias with zero value takes the sink off the first token",
           paper_value="sink moves to the bias", unit="ratio to softmax", paper_ref="Sec. 7 (attention biases)",
           measures="mean final Sink_1 on the first real token with the key-bias slot / the same for the softmax "
-                   "model",
-          rule=AtMost(0.25, partial=0.6), fidelity="analogue"),
+                   "model; bootstrap interval over seeds, resampling (key-bias, softmax) pairs of the same seed",
+          rule=AtMost(0.25, partial=0.6), fidelity="analogue", tolerance=TOL["key-bias-absorbs"],
+          preconditions=(SOFTMAX_HAS_SINK,)),
 ]  # fmt: skip

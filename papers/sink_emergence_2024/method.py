@@ -12,7 +12,7 @@ What this module adds to `shared.lm` and `shared.kvcache.attention`:
 - batched attention extraction that keeps the model's own attention operation (the shared `attention_maps` switches
   to eager softmax, which would measure a different model);
 - tiny Llama configurations outside `shared.lm.configs.CONFIGS`, a `<bos>`-prefix wrapper for the shared trainer,
-  the bigram-backcopy data and a checkpoint cache.
+  the bigram-backcopy data and a checkpoint cache keyed by the settings and the code.
 
 Deviations from the paper, on purpose:
 - Training claims are tested on an analogue task: tiny Llamas (2 layers, d = 64, ~150k parameters) learn a
@@ -197,9 +197,26 @@ def probe_windows(tokens: torch.Tensor, n: int, length: int, seed: int) -> torch
     return torch.stack([tokens[s : s + length] for s in starts.tolist()])
 
 
+def code_digest() -> str:
+    """A hash of the code a trained checkpoint depends on: this module (attention operations, models, data), the
+    shared trainer and model configs, the torch and transformers versions and the CPU code path torch dispatches to
+    (training drifts between them). Part of every cache key, so that a checkpoint trained by older code is never
+    reused."""
+    import transformers
+
+    from shared.lm import configs, trainer
+
+    versions = f"torch {torch.__version__} transformers {transformers.__version__}"
+    h = hashlib.sha256(f"{versions} cpu {torch.backends.cpu.get_cpu_capability()}".encode())
+    for source in (__file__, trainer.__file__, configs.__file__):
+        h.update(Path(source).read_bytes())
+    return h.hexdigest()
+
+
 def cache_key(**settings) -> str:
-    """A short stable hash of the settings a trained checkpoint depends on."""
-    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    """A short stable hash of the settings a trained checkpoint depends on, and of the code that trains it."""
+    blob = json.dumps({"settings": settings, "code": code_digest()}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 def save_checkpoint(path: Path, model, log: dict) -> None:
@@ -290,7 +307,8 @@ def train_variant(variant: str, stream: torch.Tensor, val: torch.Tensor, probe: 
         probe (torch.Tensor): `[N, T]` sequences the sink is measured on (they start with `bos_id`).
         cfg (TrainConfig): the shared trainer's settings (seed included).
         size (dict): `hidden_size`, `layers`, `heads`, `context` of `make_model`.
-        cache_dir (Path, Optional): where a finished run is stored and looked up, keyed by every setting above.
+        cache_dir (Path, Optional): where a finished run is stored and looked up, keyed by every setting above (the
+            thread count of `cfg` included) and by the code (`code_digest`).
 
     Returns:
         tuple: the trained model (unwrapped) and its log `{"curve": [{"step", "loss", "sink1", ...}], "val_loss"}`.
@@ -316,3 +334,47 @@ def train_variant(variant: str, stream: torch.Tensor, val: torch.Tensor, probe: 
     if path is not None:
         save_checkpoint(path, model, log)
     return model, log
+
+
+def ratio_of_means(pairs) -> float:
+    """`mean(a) / mean(b)` over units given as `(a, b)` pairs (a seed's key-bias and softmax Sink_1, say): the
+    statistic a bootstrap over whole units resamples. NaN when the denominator's mean is 0 (the resample is dropped)."""
+    a = sum(p[0] for p in pairs) / len(pairs)
+    b = sum(p[1] for p in pairs) / len(pairs)
+    return a / b if b else float("nan")
+
+
+def first_token_margin(units) -> float:
+    """min over models of (mean Sink_1 - max_{k >= 2} mean Sink_k), from units that each hold one probe sequence per
+    model: `units[i][m]` is the per-position Sink_k (percent, k = 1..K) of sequence i under model m."""
+    n, models = len(units), len(units[0])
+    margins = []
+    for m in range(models):
+        means = [sum(u[m][k] for u in units) / n for k in range(len(units[0][m]))]
+        margins.append(means[0] - max(means[1:]))
+    return min(margins)
+
+
+def _train_job(job: dict) -> dict:
+    """One `train_variant` call in a worker process, configured as the project kernel configures itself (warnings to
+    its log file, deterministic algorithms); returns the log only (the notebook needs no weights)."""
+    from shared import kernel_init
+
+    kernel_init.configure()
+    return train_variant(**job)[1]
+
+
+def train_all(jobs: list[dict], workers: int = 1) -> list[dict]:
+    """Run `train_variant(**job)` for every job and return their logs, in order.
+
+    With `workers > 1` the jobs run in that many spawned processes at once (each model trains alone, at its
+    `cfg.threads`), so a 2-core run trains two models at a time instead of leaving a core idle; the numbers are the
+    same as training the models one after the other in this process (a test checks it).
+    """
+    if workers <= 1 or len(jobs) <= 1:
+        return [train_variant(**job)[1] for job in jobs]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn")) as pool:
+        return list(pool.map(_train_job, jobs))

@@ -37,7 +37,7 @@ PROBE_LEN = 64  # tokens per probe sequence T (paper: 64)
 ZOO_MODELS = ["smollm2-135m-instruct", "gemma-3-270m"]  # pretrained models from the zoo
 ZOO_SEQS = 16  # natural and random probe sequences per pretrained model (paper: 100)
 ZOO_TEXT = "fortunes"  # natural-text corpus of data/text for the pretrained models
-SEEDS = [0, 1, 2]  # training seeds per attention variant
+SEEDS = [0, 1, 2, 3, 4]  # training seeds per attention variant (the units of the training claims)
 VARIANTS = ["softmax", "sigmoid", "key_bias"]  # attention operations trained from scratch
 STEPS = 150  # optimiser steps per model
 LR = 0.01  # peak learning rate (warmup, cosine decay to 10%)
@@ -54,7 +54,8 @@ CHAINS = 256  # bigram-backcopy chains in the training stream
 CHAIN_LEN = 512  # tokens per chain
 PROBE_SEQS = 64  # held-out probe sequences for the trained models
 MEASURE_EVERY = 25  # steps between sink measurements during training
-CACHE = True  # keep trained models under runs/cache/, keyed by every setting, so re-runs skip training
+TRAIN_THREADS = 1  # torch threads of the training loop (other values change the last digits, as another CPU does)
+CACHE = True  # keep trained models under runs/cache/, keyed by every setting and the code, so re-runs skip training
 
 # %%
 import matplotlib.pyplot as plt
@@ -78,6 +79,8 @@ run = start_run("sink_emergence_2024", globals(), seeds=SEEDS)
 pd.options.display.float_format = "{:.4g}".format
 BPE_DIR = ROOT / "shared" / "lm" / "trained" / "bpe-8k"
 CACHE_DIR = ROOT / "papers" / "sink_emergence_2024" / "runs" / "cache" if CACHE else None
+
+# %% tags=["nbval-check-output"]
 preregister(CLAIMS)
 
 # %% [markdown]
@@ -126,7 +129,7 @@ print("metric, shared sink_mass and attention operations agree")
 
 # %%
 texts = load_text(ZOO_TEXT)["text"]
-zoo_rows, zoo_seq, zoo_curves = [], {}, []
+zoo_rows, zoo_seq, zoo_seqk, zoo_curves = [], {}, {}, []
 for name in ZOO_MODELS:
     model, tok = load(name, attn_implementation="eager")
     natural = []
@@ -145,6 +148,8 @@ for name in ZOO_MODELS:
         attn = method.attention_probs(model, x)  # [N, L, H, T, T]
         sink = method.sink_metric(attn, EPS)
         zoo_seq[name, kind] = method.sink_per_sequence(attn, EPS).tolist()
+        # per sequence, Sink_k for k = 1..10: the units of the first-token-only interval
+        zoo_seqk[name, kind] = ((method.importance(attn)[..., :10] > EPS).float().mean(dim=(1, 2)) * 100).tolist()
         zoo_curves += [{"model": name, "input": kind, "k": k + 1, "sink": float(sink[k])} for k in range(10)]
         zoo_rows.append({"model": name, "input": kind, "layers x heads": f"{attn.shape[1]}x{attn.shape[2]}",
                          "Sink_1 %": float(sink[0]), "max Sink_2..10 %": float(sink[1:10].max())})  # fmt: skip
@@ -152,7 +157,7 @@ for name in ZOO_MODELS:
 zoo = pd.DataFrame(zoo_rows).set_index(["model", "input"])
 zoo_curves = pd.DataFrame(zoo_curves)
 
-# %% tags=["nbval-check-output"]
+# %%
 zoo.round(2)
 
 # %% [markdown]
@@ -160,7 +165,8 @@ zoo.round(2)
 # The bigram-backcopy stream is sampled from the project corpus' bigram matrix (its `VOCAB_KEEP` most frequent BPE
 # tokens; the rest share one id), with the tokens of frequency ranks `TRIGGERS` as triggers. Every model is a
 # 2-layer Llama from `shared.lm` with its attention operation swapped through transformers' `AttentionInterface`,
-# trained by the shared trainer; the sink is measured on held-out chains every `MEASURE_EVERY` steps.
+# trained by the shared trainer (one model per core at a time); the sink is measured on held-out chains every
+# `MEASURE_EVERY` steps.
 
 # %%
 corpus = load_stream(BPE_DIR, "train")
@@ -174,42 +180,52 @@ probe = method.probe_windows(val, PROBE_SEQS, PROBE_LEN - 1, seed=1)
 probe = torch.cat([torch.full((PROBE_SEQS, 1), bos), probe], dim=1)  # [N, T]: <bos> + 63 tokens
 size = {"hidden_size": HIDDEN, "layers": LAYERS, "heads": HEADS, "context": 2 * PROBE_LEN}
 
-curves, finals = [], []
+jobs = []
 for variant in VARIANTS:
     for seed in SEEDS:
         cfg = TrainConfig(steps=STEPS, batch_size=BATCH, seq_len=SEQ_LEN, lr=LR, warmup=WARMUP,
-                          weight_decay=WEIGHT_DECAY, seed=seed, eval_every=STEPS, eval_batches=8, threads=1)  # fmt: skip
-        model, log = method.train_variant(variant, stream, val, probe, cfg, size, vocab, bos, MEASURE_EVERY,
-                                          cache_dir=CACHE_DIR)  # fmt: skip
-        curves += [{"variant": variant, "seed": seed, **row} for row in log["curve"]]
-        first, last = log["curve"][0], log["curve"][-1]
-        finals.append({"variant": variant, "seed": seed, "val_loss": log["val_loss"], "sink1_init": first["sink1"],
-                       "sink1": last["sink1"], "sink_next": last["sink_next"], "slot": last.get("slot", np.nan)})  # fmt: skip
+                          weight_decay=WEIGHT_DECAY, seed=seed, eval_every=STEPS, eval_batches=8, threads=TRAIN_THREADS)  # fmt: skip
+        jobs.append(dict(variant=variant, stream=stream, val=val, probe=probe, cfg=cfg, size=size, vocab_size=vocab,
+                         bos_id=bos, measure_every=MEASURE_EVERY, cache_dir=CACHE_DIR))  # fmt: skip
+# one model per core at a time (the kernel's thread count): the same numbers as one after the other
+logs = method.train_all(jobs, workers=torch.get_num_threads())
+curves, finals = [], []
+for job, log in zip(jobs, logs):
+    variant, seed = job["variant"], job["cfg"].seed
+    curves += [{"variant": variant, "seed": seed, **row} for row in log["curve"]]
+    first, last = log["curve"][0], log["curve"][-1]
+    finals.append({"variant": variant, "seed": seed, "val_loss": log["val_loss"], "sink1_init": first["sink1"],
+                   "sink1": last["sink1"], "sink_next": last["sink_next"], "slot": last.get("slot", np.nan)})  # fmt: skip
 curves, finals = pd.DataFrame(curves), pd.DataFrame(finals)
 
-# %% tags=["nbval-check-output"]
+# %%
 summary_cols = ["val_loss", "sink1_init", "sink1", "sink_next", "slot"]
 finals.groupby("variant", sort=False)[summary_cols].agg(["mean", "std"]).round(3)
 
 # %% [markdown]
 # ## Paper vs ours
 
-# %% tags=["nbval-check-output"]
+# %%
 by = finals.set_index(["variant", "seed"])
 soft, sigm, kbias = (by.loc[v] for v in ("softmax", "sigmoid", "key_bias"))
-first_only = min(zoo.loc[(m, "natural"), "Sink_1 %"] - zoo.loc[(m, "natural"), "max Sink_2..10 %"] for m in ZOO_MODELS)
+share = {"n_unit": "probe sequences", "bounds": (0.0, 100.0)}
+per_seed = {"n_unit": "seeds", "bounds": (0.0, 100.0)}
+natural_units = list(zip(*(zoo_seqk[m, "natural"] for m in ZOO_MODELS)))  # sequence i of each model
 measurements = {
-    "natural-smollm2": Measurement.from_samples(zoo_seq[ZOO_MODELS[0], "natural"]),
-    "natural-gemma3": Measurement.from_samples(zoo_seq[ZOO_MODELS[1], "natural"]),
-    "random-smollm2": Measurement.from_samples(zoo_seq[ZOO_MODELS[0], "random"]),
-    "random-gemma3": Measurement.from_samples(zoo_seq[ZOO_MODELS[1], "random"]),
-    "first-token-only": Measurement(first_only),
-    "softmax-emerges": Measurement.from_samples(soft.sink1 - soft.sink1_init),
-    "sigmoid-no-sink": Measurement.from_samples(sigm.sink1),
-    "sigmoid-matched-loss": Measurement.from_samples((sigm.val_loss - soft.val_loss) / soft.val_loss),
-    "key-bias-absorbs": Measurement(kbias.sink1.mean() / soft.sink1.mean()),
+    "natural-smollm2": Measurement.mean(zoo_seq[ZOO_MODELS[0], "natural"], **share),
+    "natural-gemma3": Measurement.mean(zoo_seq[ZOO_MODELS[1], "natural"], **share),
+    "random-smollm2": Measurement.mean(zoo_seq[ZOO_MODELS[0], "random"], **share),
+    "random-gemma3": Measurement.mean(zoo_seq[ZOO_MODELS[1], "random"], **share),
+    "first-token-only": Measurement.bootstrap(natural_units, method.first_token_margin, n_unit="probe sequences"),
+    "softmax-emerges": Measurement.paired_difference(soft.sink1, soft.sink1_init, n_unit="seeds"),
+    "sigmoid-no-sink": Measurement.mean(sigm.sink1, **per_seed),
+    "sigmoid-matched-loss": Measurement.mean((sigm.val_loss - soft.val_loss) / soft.val_loss, n_unit="seeds"),
+    "key-bias-absorbs": Measurement.bootstrap(
+        list(zip(kbias.sink1, soft.sink1)), method.ratio_of_means, n_unit="seeds", bounds=(0.0, float("inf"))
+    ),
 }
-claim_results = evaluate_claims(CLAIMS, measurements)
+checks = {"softmax-has-sink": Measurement.mean(soft.sink1, **per_seed)}
+claim_results = evaluate_claims(CLAIMS, measurements, checks=checks)
 verdict_table(claim_results)
 
 # %% [markdown]

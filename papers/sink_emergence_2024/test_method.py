@@ -150,3 +150,55 @@ def test_sink_emerges_on_a_copy_task_with_softmax_and_not_with_sigmoid(tmp_path)
     # a second call with the same settings comes from the cache
     _, again = method.train_variant("softmax", stream, val, probe, cfg, size, 65, 64, 50, cache_dir=tmp_path)
     assert again["curve"][-1]["sink1"] == finals["softmax"]
+
+
+def test_cache_key_follows_the_code(monkeypatch):
+    settings = {"variant": "softmax", "seed": 0}
+    before = method.cache_key(**settings)
+    assert method.cache_key(**settings) == before
+    monkeypatch.setattr(method, "code_digest", lambda: "other code")
+    assert method.cache_key(**settings) != before
+
+
+def test_key_bias_ratio_can_fail():
+    """The key-bias claim's statistic and rule: a slot that absorbs nothing (the same Sink_1 as softmax in every seed)
+    is not reproduced; one that absorbs nearly all of it is reproduced."""
+    from papers.sink_emergence_2024.claims import CLAIMS
+    from shared.claims import Measurement
+
+    claim = next(c for c in CLAIMS if c.id == "key-bias-absorbs")
+    soft = [12.5, 25.0, 12.5, 18.75, 12.5]
+    pre = {p.id: Measurement.mean(soft, n_unit="seeds") for p in claim.preconditions}
+
+    def verdict(kbias):
+        m = Measurement.bootstrap(list(zip(kbias, soft)), method.ratio_of_means, n_unit="seeds")
+        return claim.evaluate(m, checks=pre)["verdict"]
+
+    assert verdict(soft) == "not reproduced"
+    assert verdict([0.0, 0.5, 0.0, 0.25, 0.0]) == "reproduced"
+    assert method.ratio_of_means([(1.0, 0.0)]) != method.ratio_of_means([(1.0, 0.0)])  # NaN, dropped by the bootstrap
+
+
+def test_first_token_margin():
+    # two models, three sequences, K = 3 positions
+    units = [([80, 0, 10], [70, 5, 0]), ([60, 0, 0], [90, 5, 0]), ([70, 0, 20], [80, 5, 0])]
+    assert method.first_token_margin(units) == pytest.approx(min(70 - 10, 80 - 5))
+
+
+def test_parallel_training_gives_the_same_numbers():
+    """`train_all` in two worker processes equals training one model after the other in this process."""
+    from shared.lm.trainer import TrainConfig
+
+    g = torch.Generator().manual_seed(0)
+    P = torch.softmax(torch.randn(32, 32, generator=g, dtype=torch.float64), -1)
+    stream = method.bigram_backcopy_stream(P, [0], 16, 256, seed=0)
+    val = method.bigram_backcopy_stream(P, [0], 8, 256, seed=1)
+    probe = torch.cat([torch.full((8, 1), 32), method.probe_windows(val, 8, 31, seed=2)], 1)
+    size = {"hidden_size": 32, "layers": 1, "heads": 2, "context": 64}
+    jobs = [dict(variant=v, stream=stream, val=val, probe=probe, size=size, vocab_size=33, bos_id=32, measure_every=5,
+                 cfg=TrainConfig(steps=10, batch_size=4, seq_len=31, lr=1e-2, warmup=2, seed=s, eval_every=10,
+                                 eval_batches=1, threads=1))
+            for v in ("softmax", "key_bias") for s in (0, 1)]  # fmt: skip
+    import json
+
+    assert json.dumps(method.train_all(jobs, workers=2)) == json.dumps(method.train_all(jobs, workers=1))  # NaN-safe
