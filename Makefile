@@ -26,7 +26,8 @@ help:
 
 setup: $(STAMP)
 
-$(STAMP): requirements.lock requirements-nodeps.txt pyproject.toml kernels/*/kernel.json ci/system-packages.txt
+$(STAMP): requirements.lock requirements-nodeps.txt pyproject.toml kernels/*/kernel.json kernels/jupyterlab-settings.json \
+  ci/system-packages.txt
 	@bash ci/install_system_packages.sh
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found: Token Papers needs Python 3.11"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +36,8 @@ $(STAMP): requirements.lock requirements-nodeps.txt pyproject.toml kernels/*/ker
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@for k in kernels/*/; do n=$$(basename $$k); \
 	  $(BIN)/jupyter kernelspec install --sys-prefix --name token-papers-$$n $$k >/dev/null || exit 1; done
+	@# JupyterLab's defaults for this project (no "get notified about Jupyter news?" prompt for a new user)
+	@install -D -m 644 kernels/jupyterlab-settings.json $(VENV)/share/jupyter/lab/settings/overrides.json
 	@git config diff.jupyternotebook.command "$(CURDIR)/$(BIN)/git-nbdiffdriver diff" 2>/dev/null || true
 	@$(BIN)/python -m shared.cli doctor --quiet
 	@touch $@

@@ -6,7 +6,9 @@ import socket
 import subprocess
 import sys
 import time
+import shutil
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -39,7 +41,9 @@ def lab():
     else:
         proc.kill()
         pytest.fail("JupyterLab did not start within 90 s")
-    yield lambda path: json.load(urllib.request.urlopen(f"{base}{path}?token={token}", timeout=30))
+    get = lambda path: json.load(urllib.request.urlopen(f"{base}{path}?token={token}", timeout=30))  # noqa: E731
+    get.page_url = f"{base}/lab?token={token}"
+    yield get
     proc.terminate()
     proc.wait(timeout=30)
 
@@ -56,3 +60,28 @@ def test_lab_opens_the_first_replication_with_its_outputs(lab):
     outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"]]
     assert any("image/png" in o.get("data", {}) for o in outputs), "the plots are stored in the notebook"
     assert any("claims reproduced" in "".join(o.get("text", "")) for o in outputs), "the verdict line is stored"
+
+
+def test_lab_greets_a_new_user_without_the_news_prompt(lab, tmp_path):
+    # JupyterLab 4 asks every new user whether to fetch Jupyter news; the project's settings
+    # (kernels/jupyterlab-settings.json, installed by `make setup`) answer it. Checked in a real browser.
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("needs the playwright package") if not os.environ.get("CI") else pytest.fail("needs playwright")
+    if not Path(chromium).exists():
+        pytest.skip("needs chromium") if not os.environ.get("CI") else pytest.fail("needs chromium")
+    overrides = Path(sys.prefix) / "share/jupyter/lab/settings/overrides.json"
+    assert json.loads(overrides.read_text()) == json.loads((ROOT / "kernels/jupyterlab-settings.json").read_text())
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
+             "--disable-component-update", "--disable-sync"]  # fmt: skip
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=flags, headless=True)
+        page = browser.new_page()
+        page.goto(lab.page_url)
+        page.wait_for_selector("#jp-main-dock-panel", timeout=90_000)
+        page.wait_for_timeout(4000)  # the prompt appears a moment after the shell
+        text = page.inner_text("body")
+        browser.close()
+    assert "Jupyter news" not in text, "JupyterLab asks a new user about Jupyter news"
