@@ -1,11 +1,65 @@
-"""`papers validate`: the structural contract of every paper folder, used by the test suite and the command line."""
+"""`papers validate`: the structural contract of every paper folder, used by the test suite and the command line.
+
+`problems(paper)` are errors (validation fails); `warnings(paper)` are printed but pass: for now a README without a
+`## Scope` table is a warning, since the existing papers are still being given theirs, while a malformed one is an error.
+"""
 
 import argparse
+import importlib
+import importlib.util
 
 from shared.catalog import entry
 from shared.notebooks import pair_status, read, tagged_cells
-from shared.paper import REQUIRED_FILES, SLUG_RE, Paper, PaperError, discover
+from shared.paper import PAPERS_DIR, REQUIRED_FILES, SLUG_RE, Paper, PaperError, discover
 from shared.results import ResultsError, load
+from shared.scope import ScopeError, ScopeMissing, check_claims, placeholders, scope_table
+
+
+def claim_ids(paper: Paper) -> list[str]:
+    """The ids of `CLAIMS` in the paper's claims.py, in order (imports it; raises what the import raises)."""
+    path = paper.dir / "claims.py"
+    if paper.root.resolve() == PAPERS_DIR.resolve():
+        module = importlib.import_module(f"papers.{paper.slug}.claims")
+    else:  # a folder outside the project's papers/ (tests, scratch roots): load the file under a private name
+        spec = importlib.util.spec_from_file_location(f"_token_papers_claims_{paper.slug}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    return [c.id for c in module.CLAIMS]
+
+
+def scope_problems(paper: Paper) -> list[str]:
+    """Errors in the README's scope table: malformed rows, unknown claim ids, claims no tested row names.
+
+    A missing `## Scope` section is not an error (see `warnings`)."""
+    try:
+        rows = scope_table(paper)
+    except ScopeMissing:
+        return []
+    except ScopeError as e:
+        return [str(e)]
+    if not (paper.dir / "claims.py").exists():
+        return []  # reported as a missing file already
+    try:
+        ids = claim_ids(paper)
+    except Exception as e:  # noqa: BLE001 - any error in claims.py is the author's to see, in one line
+        return [f"claims.py cannot be imported to check the scope table: {type(e).__name__}: {e}"]
+    return check_claims(rows, ids, f"{paper.slug}/README.md")
+
+
+def warnings(paper: Paper) -> list[str]:
+    """What `papers validate` prints but does not fail on: a README without a scope table, template placeholders."""
+    try:
+        rows = scope_table(paper)
+    except ScopeMissing as e:
+        return [str(e)]
+    except ScopeError:
+        return []  # an error, reported by `problems`
+    lines = placeholders(rows)
+    if lines:
+        many = len(lines) > 1
+        return [f"{paper.slug}/README.md: scope row{'s' if many else ''} at line{'s' if many else ''} "
+                f"{', '.join(map(str, lines))} still hold{'' if many else 's'} the template's <...> text"]  # fmt: skip
+    return []
 
 
 def problems(paper: Paper) -> list[str]:
@@ -21,7 +75,7 @@ def problems(paper: Paper) -> list[str]:
     except (KeyError, PaperError) as e:
         out.append(str(e))
     if not paper.notebook.exists():
-        return out
+        return out + scope_problems(paper)
     nb = read(paper.notebook)
     if nb.metadata.get("kernelspec", {}).get("name") != paper.kernel:
         out.append(f"{paper.notebook.name}: kernelspec is {nb.metadata.get('kernelspec', {}).get('name')!r}, "
@@ -59,6 +113,7 @@ def problems(paper: Paper) -> list[str]:
             out.append(f"{path.name}: catalog_id/slug do not match paper.yaml")
         if record["profile"] != path.stem:
             out.append(f"{path.name}: profile field is {record['profile']!r}")
+    out += scope_problems(paper)
     return out
 
 
@@ -70,12 +125,16 @@ def main(args) -> int:
     from shared.paper import get
 
     papers = [get(s) for s in args.slugs] if args.slugs else discover()
-    bad = 0
+    bad = warned = 0
     for paper in papers:
-        found = problems(paper)
+        found, notes = problems(paper), warnings(paper)
         bad += bool(found)
-        print(f"{paper.slug}: {'ok' if not found else 'FAILED'}")
+        warned += bool(notes)
+        print(f"{paper.slug}: {'ok' if not found else 'FAILED'}"
+              + (f" ({len(notes)} warning{'s' if len(notes) > 1 else ''})" if notes else ""))  # fmt: skip
         for msg in found:
             print(f"  - {msg}")
-    print(f"{len(papers) - bad} ok, {bad} failed")
+        for msg in notes:
+            print(f"  warning: {msg}")
+    print(f"{len(papers) - bad} ok, {bad} failed" + (f", {warned} with warnings" if warned else ""))
     return 1 if bad else 0

@@ -2,11 +2,11 @@
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
-import shutil
 import urllib.request
 from pathlib import Path
 

@@ -6,10 +6,11 @@ import sys
 import pytest
 
 from shared import ROOT
-from shared.checks import problems
+from shared.checks import problems, warnings
 from shared.notebooks import pair_status, read, tagged_cells
 from shared.paper import Paper, PaperError
 from shared.scaffold import create
+from shared.scope import scope_table
 
 
 def test_new_paper_has_every_file_and_a_paired_notebook(papers_root):
@@ -28,6 +29,13 @@ def test_new_paper_has_every_file_and_a_paired_notebook(papers_root):
     # what is left to do is reported, not hidden: no outputs, no results yet
     found = problems(paper)
     assert any("no stored output" in p for p in found) and any("results/default.json is missing" in p for p in found)
+    # the README's scope table parses and names the template's claim; its <...> placeholders are a warning
+    rows = scope_table(paper)
+    assert [(r["status"], r["claims"]) for r in rows] == [("tested", ["main"]), ("not tested", [])]
+    assert not any("README.md" in p for p in found)
+    assert warnings(paper) == [
+        "streamingllm_2023/README.md: scope rows at lines 18, 19 still hold the template's <...> text"
+    ]
 
 
 def test_new_paper_refuses_bad_slugs_ids_and_overwrites(papers_root):

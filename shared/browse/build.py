@@ -17,7 +17,8 @@ TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 KATEX_DIR = Path("/usr/share/javascript/katex")  # Debian's libjs-katex (ci/system-packages.txt)
 MARKER = ".token-papers-site"  # marks a folder this module built, so rebuilding may empty it
-SCOPE_HEADINGS = ("what we replicate", "what was replicated", "scope")
+# the prose on what is replicated; the `## Scope` table (shared/scope.py) is shown as a table of its own
+SCOPE_HEADINGS = ("what we replicate", "what was replicated")
 DEVIATION_HEADINGS = ("deviations",)
 
 
@@ -121,11 +122,22 @@ def _env():
 
 
 def _decorate(row_or_claim: dict, fallback_unit: str = "") -> dict:
-    from shared.browse.index import fmt_ours, fmt_paper_value
+    """A row of the index or a claim of a record, with the texts the templates show; fields that older records lack
+    (control, preconditions, decide, ...) come out as None."""
+    from shared.browse.index import CLAIM_FIELDS, fmt_checks, fmt_control, fmt_n, fmt_ours, fmt_paper_value
 
     d = dict(row_or_claim)
+    for key in CLAIM_FIELDS:
+        d.setdefault(key, None)
     d["paper_value_text"] = fmt_paper_value(d)
     d["ours_text"] = fmt_ours(d["ours"]) + (f" {d['ours']['unit']}" if d["ours"].get("unit") else "")
+    # n = 1 without a unit is a single exact number: saying "n = 1" adds nothing
+    d["n_text"] = fmt_n(d["ours"]) if d["ours"].get("n_unit") or d["ours"].get("n", 1) > 1 else None
+    d["interval"] = d["ours"].get("interval")
+    d["checks_text"] = fmt_checks(d)
+    d["control_text"] = fmt_control(d["control"]) or None
+    d["preconditions"] = [{**p, "ours_text": fmt_ours(p["ours"]) if "value" in (p.get("ours") or {}) else ""}
+                          for p in d["preconditions"] or []]  # fmt: skip
     return d
 
 
@@ -159,7 +171,7 @@ def _citation(slug: str) -> tuple[dict | None, str]:
 
 def paper_context(paper, rows: list[dict], out_dir: Path, notebooks: bool) -> dict:
     """Everything the paper page shows, and copies its figures and results files into `out_dir`."""
-    from shared.browse.index import fmt_commit
+    from shared.browse.index import REGISTRATIONS, fmt_commit, registration, scope_of
     from shared.citation.snapshot import profile_order
     from shared.claims import VERDICTS
     from shared.results import load
@@ -187,6 +199,7 @@ def paper_context(paper, rows: list[dict], out_dir: Path, notebooks: bool) -> di
             shutil.copyfile(png, dest)
             figures.append({"src": f"figures/{profile}/{png.name}", "name": png.stem.replace("_", " ")})
         first = prof_rows[0] if prof_rows else None
+        reg, reg_why = registration(record)
         runs.append({
             "profile": profile,
             "headline": bool(first and first["headline"]),
@@ -198,6 +211,9 @@ def paper_context(paper, rows: list[dict], out_dir: Path, notebooks: bool) -> di
             "summary": record["summary"],
             "figures": figures,
             "results_href": f"results/{profile}.json",
+            "registration": reg,
+            "registration_label": REGISTRATIONS.get(reg, reg),
+            "registration_reason": reg_why,
         })  # fmt: skip
     headline = next((r for r in runs if r["headline"]), runs[0] if runs else None)
     outcome = None
@@ -238,6 +254,8 @@ def paper_context(paper, rows: list[dict], out_dir: Path, notebooks: bool) -> di
         "headline": headline,
         "outcome": outcome,
         "scope_html": markdown_html(scope) if scope else None,
+        "scope_table": scope_of(paper),
+        "headline_ids": [c["id"] for c in headline["claims"]] if headline else [],
         "deviations_html": markdown_html(deviations) if deviations else None,
         "notebook_href": notebook_href,
         "provenance_rows": prov_rows,
@@ -265,12 +283,23 @@ def build(out: Path, notebooks: bool = True, papers=None, log=print) -> dict:
     write_json_atomic(out / "results" / "index.json", index)
     env = _env()
     build_info = _build_info()
-    rows = [{**_decorate(r), "commit_text": fmt_commit(r)} for r in index["rows"]]
+    from shared.browse.index import fmt_registration, fmt_scope
+
+    rows = [{**_decorate(r), "commit_text": fmt_commit(r), "registration_label": fmt_registration(r)}
+            for r in index["rows"]]  # fmt: skip
     with_rows = {r["paper"] for r in rows}
+    head = {r["paper"]: r for r in rows if r["headline"]}
+    paper_list = [{**p, "scope_text": fmt_scope(p["scope"]), "claims": sum(r["headline"] and r["paper"] == p["paper"]
+                                                                           for r in rows),
+                   "registration": head[p["paper"]]["registration"] if p["paper"] in head else None,
+                   "registration_label": head[p["paper"]]["registration_label"] if p["paper"] in head else None,
+                   "registration_reason": head[p["paper"]]["registration_reason"] if p["paper"] in head else None}
+                  for p in index["papers"]]  # fmt: skip
     page = env.get_template("index.html.j2").render(
         root="", katex=katex, build=build_info, counts=index["counts"], rows=rows, catalog_size=len(catalog()),
         categories=sorted({p["category"] for p in index["papers"]}), verdicts=VERDICTS, fidelities=FIDELITIES,
-        statuses=STATUSES, unrun=[p for p in index["papers"] if p["paper"] not in with_rows],
+        statuses=STATUSES, unrun=[p for p in index["papers"] if p["paper"] not in with_rows], papers=paper_list,
+        checks_column=any(r["control"] or r["preconditions"] for r in rows),
     )  # fmt: skip
     (out / "index.html").write_text(page, encoding="utf-8")
     pages = ["index.html"]

@@ -19,8 +19,13 @@ INDEX_PATH = Path("results") / "index.json"
 ROOT_MARKERS = ("<!-- verdicts:begin -->", "<!-- verdicts:end -->")
 PAPER_MARKERS = ("<!-- results:begin -->", "<!-- results:end -->")
 STATUSES = ("fresh", "stale", "unknown")
-COLUMNS = ("paper", "claim", "paper's value", "ours", "verdict", "fidelity", "profile", "device", "date", "commit",
-           "status")  # fmt: skip
+COLUMNS = ("paper", "claim", "paper's value", "ours", "n", "verdict", "fidelity", "checks", "profile", "device", "date",
+           "commit", "status", "registration")  # fmt: skip
+# `provenance.preregistration.status` (shared/preregistration.py) -> what readers see
+REGISTRATIONS = {"preregistered": "pre-registered", "not-preregistered": "not pre-registered",
+                 "exploratory": "exploratory", "violation": "pre-registration violated"}  # fmt: skip
+# per-claim fields of results schema v2 that the index carries as recorded (absent in older records: None)
+CLAIM_FIELDS = ("kind", "tolerance", "preconditions", "control", "decide", "paper_version", "paper_quote")
 
 
 class MarkerError(ValueError):
@@ -46,10 +51,57 @@ def fmt_paper_value(row: dict) -> str:
 
 
 def fmt_ours(ours: dict) -> str:
+    if "value" not in ours:
+        return "-"
     s = fmt_number(ours["value"])
     if "low" in ours:
         s += f" [{fmt_number(ours['low'])}, {fmt_number(ours['high'])}]"
     return s
+
+
+def fmt_n(ours: dict) -> str:
+    """`"8 documents"`: how many units the number rests on, and what they are."""
+    n = ours.get("n")
+    if n is None:
+        return "-"
+    return f"{n} {ours['n_unit']}" if ours.get("n_unit") else str(n)
+
+
+def fmt_control(control: dict | None) -> str:
+    if not control:
+        return ""
+    beaten = control.get("beaten")
+    verb = {True: "beats", False: "does not beat", None: "undecided against"}[beaten]
+    ours = control.get("ours") or {}
+    return f"{verb} {control['name']} ({fmt_ours(ours)})" if "value" in ours else f"{verb} {control['name']}"
+
+
+def fmt_preconditions(preconditions: list | None) -> str:
+    if not preconditions:
+        return ""
+    failed = [p["id"] for p in preconditions if not p["passed"]]
+    if failed:
+        return f"precondition{'s' if len(failed) > 1 else ''} failed: {', '.join(failed)}"
+    return f"{len(preconditions)}/{len(preconditions)} precondition{'s' if len(preconditions) > 1 else ''} passed"
+
+
+def fmt_checks(row: dict) -> str:
+    """The control and the preconditions in one cell: `"beats random (0.8); 2/2 preconditions passed"`."""
+    parts = [fmt_control(row.get("control")), fmt_preconditions(row.get("preconditions"))]
+    return "; ".join(p for p in parts if p) or "-"
+
+
+def fmt_registration(row: dict) -> str:
+    return REGISTRATIONS.get(row.get("registration"), row.get("registration") or "-")
+
+
+def fmt_scope(scope: dict) -> str:
+    """`"3 of 5 tested"`, `"scope table missing"` or `"scope table malformed"`."""
+    if scope["missing"]:
+        return "scope table missing"
+    if scope["error"]:
+        return "scope table malformed"
+    return f"{scope['tested']} of {scope['identified']} tested"
 
 
 def fmt_commit(row: dict) -> str:
@@ -77,6 +129,48 @@ def freshness(paper, profile: str, record: dict) -> tuple[str, list[str]]:
     return "stale", changed
 
 
+# pre-registration, from the record alone (shared/preregistration.py may say more, but the index does not need it)
+
+
+def registration(record: dict) -> tuple[str, str]:
+    """`(status, why)`, from the record alone: status is a key of `REGISTRATIONS`.
+
+    The order of `shared.preregistration.verify_record`, without its git checks (so the index stays a function of the
+    files): an exploratory run is `exploratory`; a `provenance.preregistration.status` of `clean` (the pre-registered
+    files were committed when it ran) is `preregistered`, `uncommitted` is `not-preregistered`, and one of the
+    statuses themselves is taken as it is; a record without that check (schema 1, or a run from a dirty tree) is
+    `not-preregistered`, and so is any other record that says nothing about it.
+    """
+    prov = record["provenance"]
+    pre = prov.get("preregistration")
+    if prov.get("exploratory"):
+        return "exploratory", "an exploratory run (papers run --exploratory): never the record of a release"
+    if isinstance(pre, dict) and pre.get("status"):
+        status = pre["status"]
+        found = "; ".join(map(str, pre.get("problems") or pre.get("reasons") or []))
+        if status == "clean":
+            return "preregistered", "claims, code and parameters were committed before the run"
+        if status == "uncommitted":
+            return "not-preregistered", "run from a tree where " + (found or "pre-registered files were not committed")
+        if status in REGISTRATIONS:
+            return status, found or REGISTRATIONS[status]
+        return "not-preregistered", f"unknown pre-registration status {status!r}"
+    if record.get("schema_version", 1) < 2:
+        return "not-preregistered", "recorded before pre-registration was checked (schema 1)"
+    if prov.get("dirty"):
+        return "not-preregistered", "run from a tree with uncommitted changes"
+    return "not-preregistered", "the record carries no pre-registration check"
+
+
+def scope_of(paper) -> dict:
+    """The paper's scope table as the index stores it: counts and rows (without README line numbers)."""
+    from shared.scope import summary
+
+    s = summary(paper)
+    s["rows"] = [{k: v for k, v in r.items() if k != "line"} for r in s["rows"]]
+    return s
+
+
 # the index
 
 
@@ -99,7 +193,8 @@ def collect(papers=None) -> dict:
         except KeyError:
             entry = {}
         listed.append({"paper": paper.slug, "title": paper.title, "catalog_id": paper.catalog_id,
-                       "category": entry.get("category", "unknown"), "profiles": profile_order(files)})  # fmt: skip
+                       "category": entry.get("category", "unknown"), "profiles": profile_order(files),
+                       "scope": scope_of(paper)})  # fmt: skip
         if not files:
             continue
         headline = headline_profile(files)
@@ -108,6 +203,7 @@ def collect(papers=None) -> dict:
             record = load(path)
             prov = record["provenance"]
             status, changed = freshness(paper, profile, record)
+            reg, reg_why = registration(record)
             for claim in record["claims"]:
                 rows.append({
                     "paper": paper.slug,
@@ -136,9 +232,25 @@ def collect(papers=None) -> dict:
                     "stale_inputs": changed,
                     "results_file": path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path),
                     "results_sha256": sha256_bytes(path.read_bytes()),
+                    **{k: claim.get(k) for k in CLAIM_FIELDS},
+                    "registration": reg,
+                    "registration_reason": reg_why,
+                    "exploratory": bool(prov.get("exploratory")),
                 })  # fmt: skip
-    return {"schema_version": 1, "generated_by": "papers results", "counts": counts(rows), "papers": listed,
-            "rows": rows}  # fmt: skip
+    return {"schema_version": 2, "generated_by": "papers results", "counts": {**counts(rows), "scope": scope_counts(listed)},
+            "papers": listed, "rows": rows}  # fmt: skip
+
+
+def scope_counts(listed: list[dict]) -> dict:
+    """The denominators over all papers: headline results identified and tested, and how many papers have a table."""
+    scopes = [p["scope"] for p in listed]
+    return {
+        "identified": sum(s["identified"] for s in scopes),
+        "tested": sum(s["tested"] for s in scopes),
+        "papers_with_table": sum(not s["missing"] and not s["error"] for s in scopes),
+        "papers_missing": sum(s["missing"] for s in scopes),
+        "papers_malformed": sum(bool(s["error"]) for s in scopes),
+    }
 
 
 def counts(rows: list[dict]) -> dict:
@@ -176,8 +288,21 @@ def _counts_md(c: dict) -> str:
 NOTE = "<!-- generated by `papers results` from papers/*/results/*.json: edits between the markers are overwritten -->"
 
 
+def scope_line(c: dict, n_papers: int) -> str:
+    """The denominators in one sentence: headline results tested of those identified, and where tables are missing."""
+    sc = c["scope"]
+    have = sc["papers_with_table"]
+    line = (f"**Scope: {sc['tested']} of {sc['identified']} headline results tested**, from the scope tables of {have} "
+            f"of {n_papers} paper{'s' if n_papers != 1 else ''}")  # fmt: skip
+    gaps = [f"{sc['papers_missing']} ha{'ve' if sc['papers_missing'] != 1 else 's'} none yet" if sc["papers_missing"] else "",
+            f"{sc['papers_malformed']} malformed" if sc["papers_malformed"] else ""]  # fmt: skip
+    gaps = [g for g in gaps if g]
+    return line + (f" ({', '.join(gaps)})" if gaps else "") + "."
+
+
 def root_block(index: dict) -> str:
-    """The project README's table: one row per paper and claim (headline profile), with the counts above it."""
+    """The project README's tables: the counts, the denominators per paper, then one row per paper and claim
+    (headline profile)."""
     c = index["counts"]
     if not c["claims"]:
         return f"{NOTE}\nNo results yet: run a paper (`papers run <slug>`), then `papers results`."
@@ -186,13 +311,34 @@ def root_block(index: dict) -> str:
              f"{s['fresh']} fresh, {s['stale']} stale" + (f", {s['unknown']} unknown" if s["unknown"] else "") + "."
              + (" A stale result's inputs (code, parameters, data, lock) changed since its run: rerun it."
                 if s["stale"] else ""))  # fmt: skip
+    head = {r["paper"]: r for r in index["rows"] if r["headline"]}
+    per_paper = []
+    for p in index["papers"]:
+        sc, r = p["scope"], head.get(p["paper"])
+        identified = (
+            "scope table missing" if sc["missing"] else "scope table malformed" if sc["error"] else sc["identified"]
+        )
+        per_paper.append([f"[{p['paper']}](papers/{p['paper']}/)", identified,
+                          sc["tested"] if isinstance(identified, int) else "-",
+                          sum(x["paper"] == p["paper"] and x["headline"] for x in index["rows"]),
+                          fmt_registration(r) if r else "not run"])  # fmt: skip
+    papers = _md_table(["Paper", "Headline results", "Tested", "Claims", "Headline record"], per_paper)
+    head_rows = [r for r in index["rows"] if r["headline"]]
+    checks = any(r.get("control") or r.get("preconditions") for r in head_rows)  # the column once a claim has them
     body = [[f"[{r['paper']}](papers/{r['paper']}/)", r["claim"], fmt_paper_value(r), fmt_ours(r["ours"]),
-             r["verdict"], r["fidelity"], r["profile"], r["device"], r["date"], fmt_commit(r), r["status"]]
-            for r in index["rows"] if r["headline"]]  # fmt: skip
-    table = _md_table(["Paper", "Claim", "Paper's value", "Ours", "Verdict", "Fidelity", "Profile", "Device", "Date",
-                       "Commit", "Status"], body)  # fmt: skip
-    legend = "Commit: the commit the run started from; `*`: the tree had uncommitted changes."
-    return f"{NOTE}\n{intro}\n\n{_counts_md(c)}\n\n{table}\n\n{legend}"
+             fmt_n(r["ours"]), r["verdict"], r["fidelity"], *([fmt_checks(r)] if checks else []), r["profile"],
+             r["device"], r["date"], fmt_commit(r), r["status"]] for r in head_rows]  # fmt: skip
+    table = _md_table(["Paper", "Claim", "Paper's value", "Ours", "n", "Verdict", "Fidelity",
+                       *(["Control, preconditions"] if checks else []), "Profile", "Device", "Date", "Commit", "Status"],
+                      body)  # fmt: skip
+    legend = ("Headline results: the rows of the paper README's scope table (its abstract's and main tables' results); "
+              "tested: those a claim tests. Headline record: whether the claims were pre-registered (committed before "
+              "the run) for the profile the table shows. Commit: the commit the run started from; `*`: the tree had "
+              "uncommitted changes.")  # fmt: skip
+    return (
+        f"{NOTE}\n{intro}\n\n{scope_line(c, len(index['papers']))}\n\n{_counts_md(c)}\n\nBy paper:\n\n{papers}"
+        f"\n\n{table}\n\n{legend}"
+    )
 
 
 def paper_block(index: dict, slug: str) -> str:
@@ -200,16 +346,33 @@ def paper_block(index: dict, slug: str) -> str:
     rows = [r for r in index["rows"] if r["paper"] == slug]
     if not rows:
         return f"{NOTE}\nNot run yet: `papers run {slug}`."
+    checks = any(r.get("control") or r.get("preconditions") for r in rows)  # the column once a claim has them
     body = [[f"**{r['claim']}**: {r['claim_text']} ({r['paper_ref']})", fmt_paper_value(r), fmt_ours(r["ours"]),
-             r["verdict"], r["fidelity"], r["profile"], r["status"]] for r in rows]  # fmt: skip
-    table = _md_table(["Claim", "Paper", "Ours", "Verdict", "Fidelity", "Profile", "Status"], body)
+             fmt_n(r["ours"]), r["verdict"], r["fidelity"], *([fmt_checks(r)] if checks else []), r["profile"],
+             r["status"]] for r in rows]  # fmt: skip
+    table = _md_table(["Claim", "Paper", "Ours", "n", "Verdict", "Fidelity",
+                       *(["Control, preconditions"] if checks else []), "Profile", "Status"], body)  # fmt: skip
+    decide = [f"- **{r['claim']}** ({r['profile']}): {r['decide']}" for r in rows
+              if r["verdict"] == "inconclusive" and r.get("decide")]  # fmt: skip
     runs = []
     for profile in dict.fromkeys(r["profile"] for r in rows):
         r = next(x for x in rows if x["profile"] == profile)
-        runs.append(f"- `{profile}`: {r['device']}, {r['date']}, commit {fmt_commit(r)}, "
+        runs.append(f"- `{profile}`: {r['device']}, {r['date']}, commit {fmt_commit(r)}, {fmt_registration(r)}, "
                     f"[results/{profile}.json](results/{profile}.json)"
                     + (f"; stale: {', '.join(r['stale_inputs'][:5])} changed" if r["status"] == "stale" else ""))  # fmt: skip
-    return f"{NOTE}\n{table}\n\nRuns:\n" + "\n".join(runs)
+    sc = next((p["scope"] for p in index["papers"] if p["paper"] == slug), None)
+    if sc is None or sc["missing"]:
+        scope = "Scope: scope table missing."
+    elif sc["error"]:
+        scope = "Scope: scope table malformed (`papers validate` says why)."
+    else:
+        scope = f"Scope: {sc['tested']} of the paper's {sc['identified']} headline results tested (see Scope)."
+    return (
+        f"{NOTE}\n{scope}\n\n{table}\n\n"
+        + ("What would decide the inconclusive claims:\n" + "\n".join(decide) + "\n\n" if decide else "")
+        + "Runs:\n"
+        + "\n".join(runs)
+    )
 
 
 def replace_between(text: str, markers: tuple[str, str], content: str, source: str) -> str:
@@ -281,7 +444,8 @@ def main(args) -> int:
     if args.json:
         sys.stdout.write(index_json({**index, "rows": rows}))
     else:
-        print_table(rows, index["counts"])
+        shown = {p.slug for p in selected} if selected is not None else None
+        print_table(rows, index["counts"], [p for p in index["papers"] if shown is None or p["paper"] in shown])
     if args.check:
         for what in stale:
             print(f"out of date: {what} (run `papers results` and commit it)", file=sys.stderr)
@@ -321,10 +485,11 @@ def write_outputs(index: dict, write: bool = True, root: Path = ROOT) -> list[st
     return changed
 
 
-def print_table(rows: list[dict], c: dict) -> None:
-    """A plain-text table for the terminal, with the counts below it."""
-    cells = [[r["paper"], r["claim"], fmt_paper_value(r), fmt_ours(r["ours"]), r["verdict"], r["fidelity"],
-              r["profile"], r["device"], r["date"], fmt_commit(r), r["status"]] for r in rows]  # fmt: skip
+def print_table(rows: list[dict], c: dict, papers: list[dict] | None = None) -> None:
+    """A plain-text table for the terminal, with the counts and the denominators (scope tables) below it."""
+    cells = [[r["paper"], r["claim"], fmt_paper_value(r), fmt_ours(r["ours"]), fmt_n(r["ours"]), r["verdict"],
+              r["fidelity"], fmt_checks(r), r["profile"], r["device"], r["date"], fmt_commit(r), r["status"],
+              fmt_registration(r)] for r in rows]  # fmt: skip
     cells = [[c_ if len(c_) <= 28 else c_[:27] + "…" for c_ in row] for row in cells]
     widths = [max(len(h), *(len(row[i]) for row in cells)) if cells else len(h) for i, h in enumerate(COLUMNS)]
     print("  ".join(h.ljust(w) for h, w in zip(COLUMNS, widths)).rstrip())
@@ -335,3 +500,12 @@ def print_table(rows: list[dict], c: dict) -> None:
     s = ", ".join(f"{n} {k}" for k, n in c["status"].items() if n or k != "unknown")
     print(f"\n{c['claims']} claims from {c['papers']} paper{'s' if c['papers'] != 1 else ''} (headline profile of each). "
           f"By verdict: {v}. By fidelity: {f}. {s}.")  # fmt: skip
+    if papers is not None and "scope" in c:
+        sc = c["scope"]
+        print(f"Scope: {sc['tested']} of {sc['identified']} headline results tested, from {sc['papers_with_table']} "
+              f"scope table{'s' if sc['papers_with_table'] != 1 else ''}"
+              + (f"; {sc['papers_missing']} paper{'s' if sc['papers_missing'] != 1 else ''} without one"
+                 if sc["papers_missing"] else "")
+              + (f"; {sc['papers_malformed']} malformed" if sc["papers_malformed"] else "") + ".")  # fmt: skip
+        for p in papers:
+            print(f"  {p['paper']}: {fmt_scope(p['scope'])}")

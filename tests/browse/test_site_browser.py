@@ -17,7 +17,7 @@ import pytest
 from shared import ROOT
 from shared.browse.build import build
 from shared.browse.serve import serve_in_thread
-from shared.citation.sandbox import run_papers
+from shared.citation.sandbox import clone, run_papers
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "build" / "test-artifacts"
@@ -141,8 +141,12 @@ class Session:
 
 @pytest.fixture(scope="module")
 def sandbox_site(base_sandbox, tmp_path_factory):
+    from scoped import enrich
+
+    # with scope tables and schema-2 fields, so the crawl follows their links too (scope rows -> claim cards)
+    sb = enrich(clone(base_sandbox, tmp_path_factory.mktemp("browser-sandbox") / "project"))
     out = tmp_path_factory.mktemp("browser-site") / "site"
-    r = run_papers(base_sandbox, "site", "build", "--out", str(out))
+    r = run_papers(sb, "site", "build", "--out", str(out))
     assert r.returncode == 0, r.stderr
     return out
 
@@ -181,6 +185,8 @@ def test_table_filters_sorts_and_every_link_resolves(browser, sandbox_site):
         assert visible_rows(page) == ["gamma_2022/c1"]
         page.fill("#f-search", "no such thing")
         assert visible_rows(page) == [] and page.is_visible("#no-rows")
+        page.fill("#f-search", "precondition failed")  # the checks column is searchable like the rest
+        assert visible_rows(page) == ["gamma_2022/c1"]
         page.click("#f-reset")
         page.click("button.card.verdict-inconclusive")  # the summary cards filter too
         assert visible_rows(page) == ["gamma_2022/c1"]
@@ -205,9 +211,16 @@ def test_table_filters_sorts_and_every_link_resolves(browser, sandbox_site):
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         s.goto("index.html")
         page.screenshot(path=ARTIFACTS / "site-index.png", full_page=True)
+        assert page.is_visible("table.papers tr[data-paper='alpha_2024']")
         s.goto("papers/beta_2023/index.html")
         assert page.locator(".katex").count() >= 1  # math typeset by the local KaTeX
         page.screenshot(path=ARTIFACTS / "site-paper.png", full_page=True)
+        s.goto("papers/gamma_2022/index.html")
+        card = page.locator("#claim-default-c1")
+        assert card.locator(".preconditions li.failed").is_visible() and card.locator(".decide").is_visible()
+        page.click("table.scope a[href='#claim-default-c1']")  # a tested scope row leads to its claim
+        assert page.evaluate("location.hash") == "#claim-default-c1"
+        page.screenshot(path=ARTIFACTS / "site-paper-checks.png", full_page=True)
         print(f"\nscreenshots: {ARTIFACTS / 'site-index.png'}, {ARTIFACTS / 'site-paper.png'}")
 
         crawled = s.crawl()

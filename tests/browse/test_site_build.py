@@ -4,9 +4,10 @@ import json
 
 import pytest
 from offline import audit
+from scoped import enrich
 
 from shared.browse.build import SiteError, build, markdown_html
-from shared.citation.sandbox import run_papers
+from shared.citation.sandbox import clone, run_papers
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +33,67 @@ def test_pages_figures_notebooks_and_data_are_written(sandbox_site):
                    "figures/default/ratio.png", "notebook.html"):  # fmt: skip
         assert needle in paper, needle
     assert json.loads((sandbox_site / "results/index.json").read_text())["counts"]["claims"] == 4
+    # records without the verdict engine's fields and READMEs without scope tables render, and say so
+    assert "Scope table missing" in paper and "not pre-registered" in paper and "Preconditions" not in paper
+    index = (sandbox_site / "index.html").read_text()
+    assert "Scope: 0 of 0\n    headline results tested" in index and index.count(">scope table missing</td>") == 3
+    assert "Control, preconditions" not in index  # no claim has a control or preconditions: no column of dashes
+
+
+@pytest.fixture(scope="module")
+def scoped_site(base_sandbox, tmp_path_factory):
+    """The sandbox with scope tables and schema-2 fields (tests/browse/scoped.py), built."""
+    sb = enrich(clone(base_sandbox, tmp_path_factory.mktemp("scoped") / "project"))
+    out = sb.parent / "site"
+    r = run_papers(sb, "site", "build", "--out", str(out), "--no-notebooks")
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+def _between(html: str, start: str, end: str) -> str:
+    i = html.index(start)
+    return html[i : html.index(end, i)]
+
+
+def test_the_site_shows_denominators_and_the_verdict_engine_fields(scoped_site):
+    index = (scoped_site / "index.html").read_text()
+    assert (
+        "Scope: 3 of 5\n    headline results tested</strong>, from the scope tables of 2 of 3\n    papers (1 without one yet)"
+        in index
+    )
+    papers = _between(index, '<table class="papers">', "</table>")
+    assert '<tr data-paper="alpha_2024">' in papers and '<td class="num">3</td><td class="num">2</td>' in papers
+    assert ">scope table missing</td>" in _between(papers, 'data-paper="beta_2023"', "</tr>")
+    assert ">exploratory</span>" in _between(papers, 'data-paper="beta_2023"', "</tr>")
+    assert ">pre-registered</span>" in _between(papers, 'data-paper="gamma_2022"', "</tr>")
+    c1_row = _between(index, 'href="papers/gamma_2022/index.html#claim-default-c1"', "</tr>")
+    assert '<span class="n">n = 8 documents</span>' in c1_row
+    assert "does not beat random-eviction (0.52 [0.48, 0.56]); precondition failed: premise" in c1_row
+    assert "registration" not in c1_row  # pre-registered rows carry no label
+    a1_row = _between(index, 'href="papers/alpha_2024/index.html#claim-default-a1"', "</tr>")
+    assert '<span class="n">n = 3</span>' in a1_row and ">not pre-registered</span>" in a1_row
+
+    gamma = (scoped_site / "papers/gamma_2022/index.html").read_text()
+    card = _between(gamma, 'id="claim-default-c1"', '<p class="measures')
+    for needle in ("(n = 8 documents; bootstrap interval)", "Control: random-eviction",
+                   "does not beat random-eviction (0.52 [0.48, 0.56])", "paired difference interval straddles 0",
+                   '<li class="passed">', "the model learned the task", '<li class="failed">', "0.31 &lt; 0.5",
+                   "<strong>What would decide it:</strong> about 40 more documents", "arXiv:2306.09927v2",
+                   "Gamma keeps 99% of the quality", "spread over thread counts", '<span class="pill kind">noisy'):  # fmt: skip
+        assert needle in card, needle
+    scope = _between(gamma, '<section id="scope">', "</section>")
+    assert "<strong>1 of 2 headline results tested</strong>" in scope
+    assert '<a href="#claim-default-c1"><code>c1</code></a>' in scope and "needs a GPU" in scope
+    assert ">pre-registered</span>" in gamma
+
+    alpha = (scoped_site / "papers/alpha_2024/index.html").read_text()
+    scope = _between(alpha, '<section id="scope">', "</section>")
+    assert "<strong>2 of 3 headline results tested</strong>" in scope and "Alpha scales to 70B | 8 GPUs" in scope
+    assert "<strong>Not replicated:</strong> the big run." in scope  # the prose section still shows beside the table
+    assert "Control:" not in alpha and "What would decide it" not in alpha  # a schema-1 record: nothing invented
+    beta = (scoped_site / "papers/beta_2023/index.html").read_text()
+    assert "Scope table missing" in beta and "Exploratory: an exploratory run" in beta
+    assert audit(scoped_site)["broken"] == []
 
 
 def test_the_sandbox_site_references_nothing_outside_itself(sandbox_site):
