@@ -60,26 +60,28 @@ for kids in tree.draws.values():
 ex_target = TableLM(3, order=2, scale=1.5, seed=7)
 ex_draft = TableLM(3, order=1, scale=1.5, seed=8, base=ex_target, mix=0.5)
 exact = sequence_distribution(ex_target, [0, 1], 3)
+# the power of the exactness test against the draft's own distribution: a precondition of the lossless claim
 power = chi_square_power(exact, sequence_distribution(ex_draft, [0, 1], 3), N_EXACT, 1e-3)
-assert power >= 0.99
-print(f"dynamic tree of 8 draft tokens, siblings distinct; test power {power:.3f}")
+print("dynamic tree of 8 draft tokens, siblings distinct")
 
 # %% [markdown]
 # ## Experiment 1: draft probability vs acceptance
+# One sampled draft token per random context: its draft probability and its exact acceptance. The correlation is taken
+# over these tokens (independent draws, all seeds); the bins only draw the picture.
 
 # %%
-corr_rows, binned = [], []
+draws, binned = [], []
 for seed in SEEDS:
     target, draft = model_pair(VOCAB, seed, MIX)
     g = torch.Generator().manual_seed(seed)
     contexts = [torch.randint(0, VOCAB, (2,), generator=g).tolist() for _ in range(N_DRAWS)]
-    d = pd.DataFrame(draft_prob_vs_acceptance(target, draft, contexts, g))
+    d = pd.DataFrame(draft_prob_vs_acceptance(target, draft, contexts, g)).assign(seed=seed)
     d["bin"] = pd.qcut(d.q.rank(method="first"), N_BINS, labels=False)
-    b = d.groupby("bin")[["q", "accept"]].mean().assign(seed=seed)
-    binned.append(b)
-    corr_rows.append({"seed": seed, "spearman": stats.spearmanr(b.q, b.accept).statistic})
+    binned.append(d.groupby("bin")[["q", "accept"]].mean().assign(seed=seed))
+    draws.append(d)
 binned = pd.concat(binned)
-corr = pd.DataFrame(corr_rows)
+draws = pd.concat(draws, ignore_index=True)
+corr = draws.groupby("seed").apply(lambda d: stats.spearmanr(d.q, d.accept).statistic, include_groups=False)
 
 # %% [markdown]
 # ## Experiment 2: block efficiency at equal budgets
@@ -92,11 +94,10 @@ for seed in SEEDS:
     prompts = [torch.randint(0, VOCAB, (4,), generator=g).tolist() for _ in range(N_PROMPTS)]
     for budget in BUDGETS:
         for name, prop in proposers(budget).items():
-            calls = toks = 0
             for i, prompt in enumerate(prompts):
                 res = speculative_generate(target, draft, prompt, MAX_NEW, prop, "rrs", seed=i)
-                calls, toks = calls + res.target_calls, toks + len(res.tokens)
-            gen_rows.append({"seed": seed, "budget": budget, "method": name, "block_efficiency": toks / calls})
+                gen_rows.append({"seed": seed, "prompt": i, "budget": budget, "method": name,
+                                 "block_efficiency": len(res.tokens) / res.target_calls})  # fmt: skip
 gen = pd.DataFrame(gen_rows)
 
 # %% [markdown]
@@ -109,20 +110,28 @@ stat, pvalue, dof = chi_square(counts, exact)
 
 # %% [markdown]
 # ## Paper vs ours
+# Units: sampled draft tokens for the correlation (Spearman with a Fisher z interval); prompts (all seeds) for the
+# block-efficiency ratio, DySpec against the fixed shape with the highest mean block efficiency at the largest budget.
+# DySpec's greedy tree rests on the correlation, so the comparison is judged only where it holds (a precondition).
+# The exactness test is seeded; its power is its precondition.
 
-# %% tags=["nbval-check-output"]
-big = gen[gen.budget == max(BUDGETS)].pivot_table(index="seed", columns="method", values="block_efficiency")
-ratio = big["dyspec"] / big.drop(columns="dyspec").max(axis=1)
+# %%
+big = gen[gen.budget == max(BUDGETS)].pivot_table(index=["seed", "prompt"], columns="method",
+                                                  values="block_efficiency")  # fmt: skip
+best_fixed = big.drop(columns="dyspec").mean().idxmax()
+premise = Measurement.correlation(draws.q, draws.accept, method="spearman", n_unit="draft tokens")
 measurements = {
-    "draft-prob-predicts-acceptance": Measurement.from_samples(corr.spearman),
-    "beats-fixed-trees": Measurement.from_samples(ratio),
-    "lossless": Measurement(pvalue),
+    "draft-prob-predicts-acceptance": premise,
+    "beats-fixed-trees": Measurement.ratio(big["dyspec"], big[best_fixed], n_unit="prompts"),
+    "lossless": Measurement.exact(pvalue, n=N_EXACT, n_unit="samples"),
 }
-claim_results = evaluate_claims(CLAIMS, measurements)
-print(f"exactness: chi2 = {stat:.1f} on {dof} dof")
+checks = {"premise": premise, "test-power": Measurement.exact(power)}
+claim_results = evaluate_claims(CLAIMS, measurements, checks=checks)
+print(f"exactness: chi2 = {stat:.1f} on {dof} dof, power {power:.3f}")
+print(f"Spearman per seed: {corr.round(3).to_dict()}; best fixed shape at {max(BUDGETS)} tokens: {best_fixed}")
 verdict_table(claim_results)
 
-# %% tags=["nbval-check-output"]
+# %%
 gen.pivot_table(index="budget", columns="method", values="block_efficiency", aggfunc="mean").round(3)
 
 # %% [markdown]

@@ -25,3 +25,35 @@ def test_identical_models_accept_everything():
     target, _ = model_pair(6, seed=1, mix=0.5)
     rows = draft_prob_vs_acceptance(target, target, [[0, 1], [2, 3]], torch.Generator().manual_seed(0))
     assert all(abs(r["accept"] - 1) < 1e-12 for r in rows)
+
+
+def test_lossless_claim_fails_on_a_lossy_sampler():
+    # a sampler that returns the draft's distribution (an always-accepting verifier) must be judged not reproduced
+    from collections import Counter
+
+    from papers.dyspec_2024.claims import CLAIMS
+    from shared.claims import Measurement
+    from shared.speculative import TableLM
+    from shared.speculative.stats import chi_square, sequence_distribution
+
+    target = TableLM(3, order=2, scale=1.5, seed=7)
+    draft = TableLM(3, order=1, scale=1.5, seed=8, base=target, mix=0.5)
+    exact, lossy = sequence_distribution(target, [0, 1], 3), sequence_distribution(draft, [0, 1], 3)
+    keys = list(lossy)
+    g = torch.Generator().manual_seed(0)
+    draws = torch.multinomial(torch.tensor([lossy[k] for k in keys]), 3000, replacement=True, generator=g)
+    _, pvalue, _ = chi_square(Counter(keys[i] for i in draws.tolist()), exact)
+    claim = next(c for c in CLAIMS if c.id == "lossless")
+    verdict = claim.evaluate(Measurement.exact(pvalue), checks={"test-power": Measurement.exact(1.0)})["verdict"]
+    assert verdict == "not reproduced"
+
+
+def test_correlation_claim_fails_on_unrelated_tokens():
+    # a placebo: acceptances unrelated to the draft probabilities give a correlation near 0, judged not reproduced
+    from papers.dyspec_2024.claims import CLAIMS
+    from shared.claims import Measurement
+
+    g = torch.Generator().manual_seed(0)
+    q, accept = torch.rand(2000, generator=g).tolist(), torch.rand(2000, generator=g).tolist()
+    claim = next(c for c in CLAIMS if c.id == "draft-prob-predicts-acceptance")
+    assert claim.evaluate(Measurement.correlation(q, accept, n_unit="draft tokens"))["verdict"] == "not reproduced"
