@@ -208,18 +208,22 @@ record = run.finish(claim_results)
 
 # %% [markdown]
 # ## Discussion
-# *Default run* (SmolLM2-135M, 3 KJV documents of 256 tokens, cache 64). The attention sink is there: in layers 2-29,
-# queries put 0.43 of their attention on the first token on average (a plain word such as "In", not a special token),
-# which is the paper's Fig. 2 observation. Window attention collapses once the first tokens leave the cache in every
-# document: its perplexity over the tokens read after the first eviction is 4.6x (Genesis), 11.1x (Matthew) and 3.4x
-# (Isaiah) the dense model's, and keeping 4 initial tokens brings it back to 1.23x, 1.02x and 1.05x of dense with the
-# same 64-token cache. StreamingLLM comes within a few percent of re-computing the window from scratch on average
-# (1.19x, 1.01x, 0.89x), and one sink already recovers most of the loss (1 vs 4 sinks: 1.04x; 4 vs 8: 1.01x).
+# *Default run* (SmolLM2-135M, 8 KJV documents of 128 tokens, cache 32; verdict engine v2: paired per-document PPL
+# ratios with a bootstrap interval on the log scale, the sink share a bootstrapped mean bounded to [0, 1]). The
+# attention sink is there: in layers 2-29, queries put 0.43 of their attention on the first token (interval
+# 0.42-0.44), a plain word, not a special token: *reproduced* (Fig. 2). Window attention collapses once the first
+# tokens leave the cache, in every document: its perplexity after the first eviction is 3.1-27x the dense model's
+# (geometric mean 7.4x, interval 5.0-12.3: *reproduced*), and the collapse is not the short context's doing: at the
+# same positions, re-computing a 33-token window from scratch is 5.8x better than the window cache (the trivial
+# control, beaten in all 8 documents).
 #
-# By the pre-registered rules only the sink claim is *reproduced*; the others are *inconclusive*: with three documents
-# the Student-t interval is 4.3 standard errors wide on each side, and the documents differ a lot (Isaiah's opening is
-# hard for this model: dense PPL 38), so every interval straddles a bar even where all three documents point the
-# paper's way. The re-computation baseline is also noisy at 8 scored positions per document. The `full` profile (6
-# documents of 1,024 tokens, cache 256) is the run that can decide them; it was not run in this wave. The paper's 950x
-# collapse comes from 1-4k caches on 20k-token texts, where the failure compounds; a 64-token cache over 256 tokens
-# cannot show that magnitude, only the direction.
+# Keeping 4 initial tokens restores it (5.9x better than the window at the same 32-token cache: the premise of the
+# sink-count claims holds). StreamingLLM against re-computation is 1.04x on average, but per document it ranges from
+# 0.75x to 1.39x (12 scored positions each), so the interval 0.90-1.19 lies inside the partial band [0.77, 1.3], not
+# inside [0.91, 1.1]: *partially reproduced*. How many sinks: 4 vs 8 sinks is 1.00x (interval 0.95-1.08) and 1 vs 4
+# sinks 0.97x (0.92-1.01): both *inconclusive*, and the point estimates say that on this model one sink is as good as
+# four, unlike Llama-2's 1.24x (Table 2): SmolLM2 parks its sink on the first token alone. Re-run on 8 other books
+# (Lev, Josh, 1Sm, Psa, Eze, Mark, John, Acts) the first three verdicts stay; 4 vs 8 becomes *reproduced* (0.97x) and
+# 1 vs 4 *not reproduced* (0.99x), the same direction: these two are the knife-edge ones. The paper's 950x collapse
+# comes from 1-4k caches on 20k-token texts, where the failure compounds; a 32-token cache over 128 tokens shows the
+# direction, not that magnitude.
