@@ -13,7 +13,7 @@
 # **Replicated here:** the attack as the paper defines it (pair counts after replaying the first T merges, one slack
 # per merge and per pair, minimum total slack), on 10 categories: LibreOffice help text in 9 languages (en, de, es,
 # fr, hi, ja, ru, tr, zh-cn) and Python code (CPython standard library). Controlled: byte-level BPE tokenizers
-# trained on random Dirichlet mixtures of 500 kB, attacked with held-out 100 kB samples, 1,000 merges, 3 mixtures.
+# trained on random Dirichlet mixtures of 500 kB, attacked with held-out 100 kB samples, 1,000 merges, 5 mixtures.
 # Real: the tiktoken rank files of GPT-2 (r50k), GPT-3.5 (cl100k) and GPT-4o (o200k), with their own pre-tokenizers.
 # **Not replicated, and why:** the paper's 112 languages, 37 programming languages and web-domain categories and its
 # 30,000-merge lists (our data and CPU budget; the `full` profile uses 3,000 merges); Llama 3's extension of cl100k,
@@ -165,17 +165,23 @@ record = run.finish(claim_results)
 
 # %% [markdown]
 # ## Discussion
-# *Controlled tokenizers* (3 mixtures, 1,000 merges, 100 kB samples): the LP lands 10x to 100x closer to the true
-# mixture than a random guess (log10 gains 1.0, 2.0 and 1.8), without seeing the training text; the interval over 3
-# mixtures straddles the 100x bar, so the claim is *inconclusive* at this scale. The paper's 10^2-10^6 gains come from
-# 30,000 merges, large samples and categories that differ more than ours: LibreOffice pages in every language keep
-# product names, menu labels and markup, and the Hindi pages many English strings.
+# *Controlled tokenizers* (5 mixtures, 1,000 merges, 100 kB samples; the interval is a bootstrap over mixtures): the LP
+# lands 10x to 100x closer to the true mixture than a random guess (log10 gains 0.95 to 1.99, mean 1.36 [1.00,
+# 1.76]) without seeing the training text: wholly above 10x, below the paper's 100x, so *partially reproduced*. Five
+# other mixtures (seeds 5-9) give 1.24 [0.95, 1.57], which straddles the 10x bar (*inconclusive*): the verdict sits at
+# the edge between partial and inconclusive at this scale. The paper's 10^2-10^6 gains come from 30,000 merges, large
+# samples and categories that differ more than ours: LibreOffice pages in every language keep product names, menu
+# labels and markup, and the Hindi pages many English strings.
 #
 # *Released tokenizers*: the attack fails with our category menu. For GPT-2 it puts everything on Chinese, for cl100k
-# and o200k mostly on Chinese and code, which contradicts what is known about their training data. The reason is in
-# the LP's slack structure: a category whose frequent pairs are never merged early (Chinese UTF-8 byte pairs, for
-# English-first vocabularies) violates the constraints at every step by the *same* pairs, which one per-pair slack
-# absorbs once; a category whose text is merely out of domain (our LibreOffice English against WebText) violates
-# different pairs at many steps and pays each time. The attack therefore needs category samples from the tokenizer's
-# own training distribution (the paper uses web text for every language), which we do not have offline; we record the
-# real-tokenizer claims as not reproduced in this setting rather than as refuted.
+# (83% Chinese, 17% code) and o200k (62% Chinese, 28% code) mostly on Chinese and code, which contradicts what is known
+# about their training data. The reason is in the LP's slack structure: a category whose frequent pairs are never
+# merged early (Chinese UTF-8 byte pairs, for English-first vocabularies) violates the constraints at every step by the
+# *same* pairs, which one per-pair slack absorbs once; a category whose text is merely out of domain (our LibreOffice
+# English against WebText) violates different pairs at many steps and pays each time. The attack therefore needs
+# category samples from the tokenizer's own training distribution (the paper uses web text for every language), which
+# we do not have offline. Under verdict engine v2 the three real-tokenizer claims carry the controlled recovery as a
+# precondition (the attack must recover planted mixtures at the paper's 100x precision in our setup); it fails, so
+# they are *inconclusive: the setup cannot show the effect*, not *not reproduced*. Passing it would be necessary, not
+# sufficient: a positive control on the released tokenizers themselves (in-distribution category samples) is what
+# would decide these claims.
