@@ -17,6 +17,7 @@ Deviations from the paper, on purpose:
 
 import itertools
 
+import numpy as np
 import torch
 
 
@@ -69,3 +70,30 @@ def total_variation(counts: dict, exact: dict[tuple, float]) -> float:
     n = sum(counts.values())
     keys = set(counts) | set(exact)
     return 0.5 * sum(abs(counts.get(k, 0) / n - exact.get(k, 0.0)) for k in keys)
+
+
+def encode(seq, vocab: int) -> int:
+    """A string of tokens as one integer (base `vocab`), so that samples can be counted with `np.bincount`."""
+    return sum(int(x) * vocab**i for i, x in enumerate(seq))
+
+
+def exact_vector(dist: dict[tuple, float], vocab: int, length: int) -> np.ndarray:
+    """`dist` over strings of `length` tokens as a vector indexed by `encode`."""
+    out = np.zeros(vocab**length)
+    for seq, pr in dist.items():
+        out[encode(seq, vocab)] = pr
+    return out
+
+
+def tv_ratio(units, exacts: list[np.ndarray]) -> float:
+    """Mean over models of TV(SMC samples, exact) / TV(LCD samples, exact).
+
+    Each unit is one draw index: `(lcd_0, smc_0, lcd_1, smc_1, ...)`, the encoded LCD and SMC strings drawn for model
+    `j` at that index, so that a bootstrap over units resamples every model's draws together.
+    """
+    arr = np.asarray(units, dtype=np.int64)
+    n, ratios = len(arr), []
+    for j, exact in enumerate(exacts):
+        tv = [0.5 * np.abs(np.bincount(arr[:, 2 * j + m], minlength=len(exact)) / n - exact).sum() for m in (0, 1)]
+        ratios.append(tv[1] / tv[0])
+    return float(np.mean(ratios))

@@ -22,3 +22,36 @@ def test_lcd_differs_from_global_and_tv_known_answer():
     exact, local = global_distribution(lm, [0], 3, allowed), lcd_distribution(lm, [0], 3, allowed)
     assert total_variation({k: v * 10**9 for k, v in local.items()}, exact) > 1e-3
     assert total_variation(Counter({(0,): 1, (1,): 1}), {(0,): 0.5, (1,): 0.5}) == 0
+
+
+def test_tv_ratio_matches_total_variation_and_can_fail():
+    import numpy as np
+
+    from papers.awrs_2025.claims import CLAIMS
+    from papers.awrs_2025.method import encode, exact_vector, tv_ratio
+    from shared.claims import Measurement
+
+    lm = TableLM(4, order=1, scale=1.5, seed=0)
+    allowed = no_repeat_mod(2)
+    exact = global_distribution(lm, [0], 3, allowed)
+    keys = sorted(exact)
+    rng = np.random.default_rng(0)
+    lcd = [keys[i] for i in rng.integers(0, len(keys), 400)]  # uniform over allowed strings: far from exact
+    smc = [keys[i] for i in rng.integers(0, len(keys), 400)]  # the same: no correction
+    units = [(encode(a, 4), encode(b, 4)) for a, b in zip(lcd, smc)]
+    vec = exact_vector(exact, 4, 3)
+    want = total_variation(Counter(smc), exact) / total_variation(Counter(lcd), exact)
+    assert abs(tv_ratio(units, [vec]) - want) < 1e-12
+    # a placebo "SMC" that is LCD again gives a ratio near 1, which the rule does not call reproduced
+    claim = next(c for c in CLAIMS if c.id == "smc-corrects-lcd")
+    m = Measurement.bootstrap(units, lambda u: tv_ratio(u, [vec]), n_unit="draws")
+    assert claim.evaluate(m)["verdict"] != "reproduced"
+
+
+def test_biased_weight_is_not_reproduced():
+    from papers.awrs_2025.claims import CLAIMS
+    from shared.claims import Measurement
+
+    claim = next(c for c in CLAIMS if c.id == "unbiased-weight")
+    errors = [0.2 + 0.05 * ((i % 7) - 3) for i in range(200)]  # a weight 20% too high on average
+    assert claim.evaluate(Measurement.mean(errors, n_unit="generation steps"))["verdict"] == "not reproduced"
