@@ -265,6 +265,21 @@ def paper_context(paper, rows: list[dict], out_dir: Path, notebooks: bool) -> di
     }
 
 
+def catalog_page(env, section: dict, katex: bool, build_info: dict) -> str:
+    """The catalog page: every catalog paper with where it stands, filterable by category, tier and state."""
+    from shared.browse.index import STATES, fmt_verdict_summary
+
+    rows = [{**r, "verdict_text": fmt_verdict_summary(r),
+             # sorts the verdicts column by the share reproduced; rows without results sort last
+             "reproduced_share": r["verdict"]["reproduced"] / r["claims"] if r["verdict"] and r["claims"] else ""}
+            for r in section["rows"]]  # fmt: skip
+    c = section["counts"]
+    return env.get_template("catalog.html.j2").render(
+        root="", katex=katex, build=build_info, rows=rows, counts=c, states=STATES, categories=list(c["category"]),
+        tiers=list(c["tier"]),
+    )  # fmt: skip
+
+
 def build(out: Path, notebooks: bool = True, papers=None, log=print) -> dict:
     """Write the whole site into `out` (emptied first). Returns `{"pages": [...], "katex": bool}`."""
     from shared.browse.index import STATUSES, collect, fmt_commit
@@ -302,7 +317,8 @@ def build(out: Path, notebooks: bool = True, papers=None, log=print) -> dict:
         checks_column=any(r["control"] or r["preconditions"] for r in rows),
     )  # fmt: skip
     (out / "index.html").write_text(page, encoding="utf-8")
-    pages = ["index.html"]
+    (out / "catalog.html").write_text(catalog_page(env, index["catalog"], katex, build_info), encoding="utf-8")
+    pages = ["index.html", "catalog.html"]
     template = env.get_template("paper.html.j2")
     for paper in papers:
         paper_dir = out / "papers" / paper.slug

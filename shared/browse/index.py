@@ -19,6 +19,8 @@ INDEX_PATH = Path("results") / "index.json"
 ROOT_MARKERS = ("<!-- verdicts:begin -->", "<!-- verdicts:end -->")
 PAPER_MARKERS = ("<!-- results:begin -->", "<!-- results:end -->")
 STATUSES = ("fresh", "stale", "unknown")
+# where a catalog paper stands: results recorded, a folder without results yet, no folder
+STATES = ("replicated", "in progress", "not started")
 COLUMNS = ("paper", "claim", "paper's value", "ours", "n", "verdict", "fidelity", "checks", "profile", "device", "date",
            "commit", "status", "registration")  # fmt: skip
 # `provenance.preregistration.status` (shared/preregistration.py) -> what readers see
@@ -109,6 +111,16 @@ def fmt_commit(row: dict) -> str:
     return commit + ("*" if row["dirty"] else "")
 
 
+def fmt_verdict_summary(row: dict) -> str:
+    """A catalog row's verdicts in one phrase: `"3/5 reproduced, 1 partially, 1 inconclusive"` (`"-"` without results)."""
+    v = row.get("verdict")
+    if not v:
+        return "-"
+    short = {"partially reproduced": "partially"}
+    rest = [f"{n} {short.get(k, k)}" for k, n in v.items() if n and k != "reproduced"]
+    return ", ".join([f"{v.get('reproduced', 0)}/{row['claims']} reproduced", *rest])
+
+
 # staleness
 
 
@@ -185,7 +197,7 @@ def collect(papers=None) -> dict:
     from shared.results import load
 
     papers = discover() if papers is None else papers
-    rows, listed = [], []
+    rows, listed, runs = [], [], {}
     for paper in papers:
         files = {p.stem: p for p in sorted((paper.dir / "results").glob("*.json"))}
         try:
@@ -204,6 +216,9 @@ def collect(papers=None) -> dict:
             prov = record["provenance"]
             status, changed = freshness(paper, profile, record)
             reg, reg_why = registration(record)
+            runs.setdefault(paper.slug, {})[profile] = {
+                "status": status, "verdicts": Counter(c["verdict"] for c in record["claims"]),
+                "fidelity": {c["fidelity"] for c in record["claims"]}}  # fmt: skip
             for claim in record["claims"]:
                 rows.append({
                     "paper": paper.slug,
@@ -238,7 +253,63 @@ def collect(papers=None) -> dict:
                     "exploratory": bool(prov.get("exploratory")),
                 })  # fmt: skip
     return {"schema_version": 2, "generated_by": "papers results", "counts": {**counts(rows), "scope": scope_counts(listed)},
-            "papers": listed, "rows": rows}  # fmt: skip
+            "papers": listed, "rows": rows, "catalog": catalog_section(listed, runs)}  # fmt: skip
+
+
+def summary_profile(runs: dict) -> str:
+    """The profile a paper's catalog row summarises: its largest fresh one (gpu, then full, then default, then the
+    rest by name), else `default`, else its headline profile."""
+    from shared.citation.snapshot import profile_order
+
+    order = profile_order(runs)
+    fresh = [p for p in order if runs[p]["status"] == "fresh"]
+    return fresh[0] if fresh else "default" if "default" in runs else order[0]
+
+
+def catalog_section(listed: list[dict], runs: dict) -> dict:
+    """One row per catalog paper, with where it stands (`STATES`), and the totals overall, per category and per tier.
+
+    `listed` is the index's paper list and `runs` maps slug -> profile -> `{"status", "verdicts", "fidelity"}`. A
+    catalog id with several folders shows the one with results (then the first by slug).
+    """
+    from shared.catalog import catalog
+    from shared.citation.snapshot import profile_order
+
+    folders: dict[int, list[str]] = {}
+    for p in listed:
+        folders.setdefault(p["catalog_id"], []).append(p["paper"])
+    rows = []
+    for cid, e in sorted(catalog().items()):
+        slugs = sorted(folders.get(cid, []), key=lambda s: (s not in runs, s))
+        slug = slugs[0] if slugs else None
+        row = {"catalog_id": cid, "title": e["title"], "category": e["category"], "tier": e["tier"],
+               "state": "replicated" if slug in runs else "in progress" if slug else "not started", "paper": slug,
+               "profiles": [], "freshness": {}, "summary_profile": None, "status": None, "claims": 0, "verdict": None,
+               "fidelity": []}  # fmt: skip
+        if slug in runs:
+            profiles = runs[slug]
+            shown = summary_profile(profiles)
+            run = profiles[shown]
+            row.update({"profiles": profile_order(profiles), "summary_profile": shown, "status": run["status"],
+                        "freshness": {p: profiles[p]["status"] for p in profile_order(profiles)},
+                        "claims": sum(run["verdicts"].values()),
+                        "verdict": {v: run["verdicts"].get(v, 0) for v in VERDICTS},
+                        "fidelity": [f for f in FIDELITIES if f in run["fidelity"]]
+                        + sorted(run["fidelity"] - set(FIDELITIES))})  # fmt: skip
+        rows.append(row)
+    return {"counts": catalog_counts(rows), "rows": rows}
+
+
+def catalog_counts(rows: list[dict]) -> dict:
+    """`{"papers": n, "state": {...}, "category": {name: {"papers", "state"}}, "tier": {...}}` over catalog rows."""
+
+    def tally(sub: list[dict]) -> dict:
+        c = Counter(r["state"] for r in sub)
+        return {"papers": len(sub), "state": {s: c.get(s, 0) for s in STATES}}
+
+    return {**tally(rows),
+            **{key: {v: tally([r for r in rows if r[key] == v]) for v in sorted({r[key] for r in rows})}
+               for key in ("category", "tier")}}  # fmt: skip
 
 
 def scope_counts(listed: list[dict]) -> dict:

@@ -143,8 +143,11 @@ class Session:
 def sandbox_site(base_sandbox, tmp_path_factory):
     from scoped import enrich
 
-    # with scope tables and schema-2 fields, so the crawl follows their links too (scope rows -> claim cards)
+    # with scope tables and schema-2 fields, so the crawl follows their links too (scope rows -> claim cards), and a
+    # paper in progress (a folder from `papers new`, no results) for the catalog page
     sb = enrich(clone(base_sandbox, tmp_path_factory.mktemp("browser-sandbox") / "project"))
+    r = run_papers(sb, "new", "r2r_2025", "--catalog-id", "7")
+    assert r.returncode == 0, r.stderr
     out = tmp_path_factory.mktemp("browser-site") / "site"
     r = run_papers(sb, "site", "build", "--out", str(out))
     assert r.returncode == 0, r.stderr
@@ -224,7 +227,8 @@ def test_table_filters_sorts_and_every_link_resolves(browser, sandbox_site):
         print(f"\nscreenshots: {ARTIFACTS / 'site-index.png'}, {ARTIFACTS / 'site-paper.png'}")
 
         crawled = s.crawl()
-        assert len(crawled["pages"]) == 7
+        assert len(crawled["pages"]) == 10  # index, catalog, three papers and r2r_2025 in progress, with notebooks
+        assert "papers/r2r_2025/index.html" in crawled["pages"]
         assert "papers/alpha_2024/results/default.json" in crawled["files"]
         assert crawled["outbound"] == ["https://arxiv.org/abs/2306.09927"]
         assert s.outside == [], f"requests left the machine: {s.outside}"
@@ -245,6 +249,60 @@ def test_the_real_projects_site_loads_cleanly(browser, tmp_path):
                 s.goto(page)
                 assert s.page.locator(".jp-Cell").count() > 0
                 s.page.screenshot(path=ARTIFACTS / "site-notebook.png")
+        assert s.outside == [], f"requests left the machine: {s.outside}"
+        assert s.errors == [], s.errors
+        assert s.failed == [], s.failed
+    finally:
+        s.close()
+
+
+def visible_catalog(page) -> list[str]:
+    """`id:state` of the catalog rows the page shows now."""
+    return page.eval_on_selector_all(
+        "#catalog tbody tr:not([hidden])", "rows => rows.map(r => r.cells[0].innerText.trim() + ':' + r.dataset.state)"
+    )
+
+
+def test_catalog_page_filters_by_category_tier_and_status(browser, sandbox_site):
+    s = Session(browser, sandbox_site)
+    try:
+        s.goto("index.html")
+        s.page.click("#catalog-link")  # the index page links to the catalog
+        s.page.wait_for_load_state("networkidle")
+        page = s.page
+        assert page.url.endswith("/catalog.html")
+        assert len(visible_catalog(page)) == 195 and page.inner_text("#shown-count") == "195"
+        total = page.inner_text("#catalog-total")
+        assert "All 195 catalogued papers" in total and "3 replicated" in total and "1 in progress" in total
+        assert page.inner_text("button.card.state-in-progress .num") == "1"
+
+        page.select_option("#f-category", "decoding-and-speculative")
+        assert len(visible_catalog(page)) == 14 and page.inner_text("#shown-count") == "14"
+        page.select_option("#f-state", "replicated")
+        assert visible_catalog(page) == ["3:replicated"]
+        page.select_option("#f-state", "in progress")
+        assert visible_catalog(page) == ["7:in progress"]
+        assert "state=in%20progress" in page.url and "category=decoding-and-speculative" in page.url
+        page.select_option("#f-tier", "T3")
+        assert visible_catalog(page) == [] and page.is_visible("#no-rows")
+        page.click("#f-reset")
+        page.click("button.card.state-replicated")  # the totals filter too
+        assert visible_catalog(page) == ["3:replicated", "5:replicated", "29:replicated"]
+        alpha = page.locator("#catalog tbody tr:not([hidden])").first
+        assert "1/2 reproduced, 1 not reproduced" in alpha.inner_text() and "fresh" in alpha.inner_text()
+        alpha.locator("a").click()  # the link to the paper's page
+        page.wait_for_load_state("networkidle")
+        assert page.url.endswith("/papers/alpha_2024/index.html")
+
+        page.goto("about:blank")
+        s.goto("catalog.html#category=tokenization&state=not%20started")  # a shared view restores its filters
+        assert len(visible_catalog(page)) == 19
+        page.click("#f-reset")
+        page.click("#by-category button[data-value='kv-cache-and-sparse-attention']")
+        assert len(visible_catalog(page)) == 9
+        page.click("th:has-text('Verdicts')")  # share reproduced, ascending; papers without results last
+        assert visible_catalog(page)[0] == "29:replicated"
+        page.screenshot(path=ARTIFACTS / "site-catalog.png", full_page=True)
         assert s.outside == [], f"requests left the machine: {s.outside}"
         assert s.errors == [], s.errors
         assert s.failed == [], s.failed

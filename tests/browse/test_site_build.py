@@ -19,7 +19,8 @@ def sandbox_site(base_sandbox, tmp_path_factory):
 
 
 def test_pages_figures_notebooks_and_data_are_written(sandbox_site):
-    for rel in ("index.html", "results/index.json", "assets/site.js", "assets/site.css", "assets/favicon.svg",
+    for rel in ("index.html", "catalog.html", "results/index.json", "assets/site.js", "assets/site.css",
+                "assets/favicon.svg",
                 "papers/alpha_2024/index.html", "papers/alpha_2024/notebook.html",
                 "papers/alpha_2024/figures/default/ratio.png", "papers/beta_2023/results/full.json",
                 "papers/beta_2023/figures/full/ratio.png"):  # fmt: skip
@@ -33,6 +34,11 @@ def test_pages_figures_notebooks_and_data_are_written(sandbox_site):
                    "figures/default/ratio.png", "notebook.html"):  # fmt: skip
         assert needle in paper, needle
     assert json.loads((sandbox_site / "results/index.json").read_text())["counts"]["claims"] == 4
+    # the catalog page: every catalog paper, the replicated ones linked to their pages, and the index links to it
+    catalog = (sandbox_site / "catalog.html").read_text()
+    assert catalog.count('<tr data-category="') == 195 + 13 and catalog.count('data-state="replicated"') == 3
+    assert '<a href="papers/beta_2023/index.html">' in catalog and "0/1 reproduced, 1 partially" in catalog
+    assert 'href="catalog.html"' in index
     # records without the verdict engine's fields and READMEs without scope tables render, and say so
     assert "Scope table missing" in paper and "not pre-registered" in paper and "Preconditions" not in paper
     index = (sandbox_site / "index.html").read_text()
@@ -98,7 +104,7 @@ def test_the_site_shows_denominators_and_the_verdict_engine_fields(scoped_site):
 
 def test_the_sandbox_site_references_nothing_outside_itself(sandbox_site):
     found = audit(sandbox_site)
-    assert found["pages"] == 7
+    assert found["pages"] == 8  # index, catalog, three papers with their notebooks
     assert found["leaks"] == [] and found["broken"] == []
     assert any("https://arxiv.org/abs/2306.09927" in o for o in found["outbound"])
 

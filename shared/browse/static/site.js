@@ -1,4 +1,5 @@
-// Token Papers results site: filter and sort the verdict table, typeset math with the local KaTeX, copy citations.
+// Token Papers results site: filter and sort the verdict and catalog tables, typeset math with the local KaTeX, copy
+// citations.
 // Plain browser JavaScript with no dependencies; the filter state lives in the URL hash so a filtered view can be shared.
 (function () {
   "use strict";
@@ -25,7 +26,8 @@
       var q = (s.q || "").toLowerCase();
       var n = 0;
       rows.forEach(function (tr) {
-        var ok = (s.profiles === "all" || tr.dataset.headline === "1");
+        // verdict rows of other profiles wait for "every profile"; catalog rows have no profile to hide
+        var ok = (s.profiles === "all" || tr.dataset.headline === undefined || tr.dataset.headline === "1");
         selects.forEach(function (el) {
           if (el.value && tr.dataset[el.dataset.filter] !== el.value) ok = false;
         });
@@ -142,7 +144,7 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    var table = document.getElementById("verdicts");
+    var table = document.getElementById("verdicts") || document.getElementById("catalog");
     if (table) initTable(table);
     initCopy();
     initMath();
