@@ -18,7 +18,11 @@ COMMANDS = {
     "run": ("shared.runner.cli_run", "execute paper notebooks whose results are stale (papermill; local or dask)"),
     "status": ("shared.runner.cli_status", "say for each paper and profile whether its result is fresh, and why not"),
     "dvc-sync": ("shared.runner.cli_dvc", "write each paper's dvc.yaml (one stage per profile) from its imports"),
-    "stability": ("shared.runner.stability", "rerun a profile under other seeds or parameters; say which verdicts moved"),
+    "stability": (
+        "shared.runner.stability",
+        "rerun a profile under other seeds or parameters; say which verdicts moved",
+    ),
+    "rekey": ("shared.runner.rekey", "verify a refactor by rerunning a cheap profile, then re-key stale results"),
     "data": ("shared.data.cli", "build, verify, pull and push data/ (corpora, tokenizers, images, task sets)"),
     "models": ("shared.models.cli", "list, install and convert zoo models; train the tiny LMs"),
     "results": ("shared.browse.index", "one row per paper and claim; writes results/index.json and README tables"),

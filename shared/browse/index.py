@@ -251,6 +251,7 @@ def collect(papers=None) -> dict:
                     "registration": reg,
                     "registration_reason": reg_why,
                     "exploratory": bool(prov.get("exploratory")),
+                    "rekeyed": bool(prov.get("rekey")),  # `papers rekey`: new inputs, verified by a rerun
                 })  # fmt: skip
     return {"schema_version": 2, "generated_by": "papers results", "counts": {**counts(rows), "scope": scope_counts(listed)},
             "papers": listed, "rows": rows, "catalog": catalog_section(listed, runs)}  # fmt: skip
@@ -398,7 +399,7 @@ def root_block(index: dict) -> str:
     checks = any(r.get("control") or r.get("preconditions") for r in head_rows)  # the column once a claim has them
     body = [[f"[{r['paper']}](papers/{r['paper']}/)", r["claim"], fmt_paper_value(r), fmt_ours(r["ours"]),
              fmt_n(r["ours"]), r["verdict"], r["fidelity"], *([fmt_checks(r)] if checks else []), r["profile"],
-             r["device"], r["date"], fmt_commit(r), r["status"]] for r in head_rows]  # fmt: skip
+             r["device"], r["date"], fmt_commit(r), fmt_status(r)] for r in head_rows]  # fmt: skip
     table = _md_table(["Paper", "Claim", "Paper's value", "Ours", "n", "Verdict", "Fidelity",
                        *(["Control, preconditions"] if checks else []), "Profile", "Device", "Date", "Commit", "Status"],
                       body)  # fmt: skip
@@ -420,7 +421,7 @@ def paper_block(index: dict, slug: str) -> str:
     checks = any(r.get("control") or r.get("preconditions") for r in rows)  # the column once a claim has them
     body = [[f"**{r['claim']}**: {r['claim_text']} ({r['paper_ref']})", fmt_paper_value(r), fmt_ours(r["ours"]),
              fmt_n(r["ours"]), r["verdict"], r["fidelity"], *([fmt_checks(r)] if checks else []), r["profile"],
-             r["status"]] for r in rows]  # fmt: skip
+             fmt_status(r)] for r in rows]  # fmt: skip
     table = _md_table(["Claim", "Paper", "Ours", "n", "Verdict", "Fidelity",
                        *(["Control, preconditions"] if checks else []), "Profile", "Status"], body)  # fmt: skip
     decide = [f"- **{r['claim']}** ({r['profile']}): {r['decide']}" for r in rows
@@ -554,6 +555,11 @@ def write_outputs(index: dict, write: bool = True, root: Path = ROOT) -> list[st
             print(f"warning: {e}", file=sys.stderr)
             changed.append(f"{rel} (markers missing)")
     return changed
+
+
+def fmt_status(row: dict) -> str:
+    """fresh or stale; a fresh result whose inputs `papers rekey` moved after a verifying rerun says so."""
+    return "fresh (re-keyed, verified)" if row["status"] == "fresh" and row.get("rekeyed") else row["status"]
 
 
 def print_table(rows: list[dict], c: dict, papers: list[dict] | None = None) -> None:

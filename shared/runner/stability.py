@@ -138,17 +138,46 @@ def overrides(paper, seeds: str | None, params: list[str]) -> dict:
     return out
 
 
-def main(args) -> int:
-    from shared.cli import UsageError
-    from shared.paper import KERNELS, get
+def rerun(paper, profile: str, changes: dict, out: Path, *, threads: int | None = None, timeout: float | None = None,
+          memory_gib: float | None = None):  # fmt: skip
+    """Execute `paper`'s `profile` with `changes` to its parameters into the scratch folder `out`, through the runner's
+    executor (its kernel, timeout and memory limit; `threads` None: as `papers run`).
+
+    Returns the `Outcome` and the path of the fresh record (`out/results/<profile>.json`, there when the run is ok).
+    """
+    from shared.paper import KERNELS
     from shared.preregistration import ENV_EXPLORATORY
     from shared.runner.execute import GiB, execute
-    from shared.runner.freshness import assess
     from shared.runner.job import Job
     from shared.runner.orchestrate import timeout_for
 
+    base = paper.profile_params(profile)
+    kernel = KERNELS["gpu"] if profile == "gpu" else paper.kernel
+    job = Job(paper.slug, profile, kernel, {**base, **changes}, timeout_for(paper, profile, timeout),
+              paper.inputs_hash(profile), memory_bytes=int(memory_gib * GiB) if memory_gib else None,
+              threads=threads)  # fmt: skip
+    # the rerun is never the record: its result is marked exploratory, and a CI rerun contract does not apply to it
+    saved = {k: os.environ.get(k) for k in (ENV_EXPLORATORY, "TOKEN_PAPERS_RERUN_CONTRACT")}
+    os.environ[ENV_EXPLORATORY] = "1"
+    os.environ.pop("TOKEN_PAPERS_RERUN_CONTRACT", None)
+    try:
+        outcome = execute(job, out, papers_dir=paper.root)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return outcome, out / "results" / f"{profile}.json"
+
+
+def main(args) -> int:
+    from shared.cli import UsageError
+    from shared.paper import get
+    from shared.runner.freshness import assess
+
     paper = get(args.slug)
-    base = paper.profile_params(args.profile)  # PaperError for an unknown profile, with the valid ones
+    paper.profile_params(args.profile)  # PaperError for an unknown profile, with the valid ones
     changes = overrides(paper, args.seeds, args.params)
     if args.threads is not None and args.threads < 1:
         raise UsageError(f"--threads must be at least 1, got {args.threads}")
@@ -170,15 +199,8 @@ def main(args) -> int:
         print(f"note: results/{args.profile}.json is stale: differences may come from changed inputs, not only from "
               "the overrides", flush=True)  # fmt: skip
 
-    # the rerun is never the record: its result is marked exploratory, and a CI rerun contract does not apply to it
-    os.environ[ENV_EXPLORATORY] = "1"
-    os.environ.pop("TOKEN_PAPERS_RERUN_CONTRACT", None)
-    kernel = KERNELS["gpu"] if args.profile == "gpu" else paper.kernel
-    job = Job(paper.slug, args.profile, kernel, {**base, **changes}, timeout_for(paper, args.profile, args.timeout),
-              paper.inputs_hash(args.profile), memory_bytes=int(args.memory * GiB) if args.memory else None,
-              threads=args.threads)  # fmt: skip
-    outcome = execute(job, out, papers_dir=paper.root)
-    fresh_path = out / "results" / f"{args.profile}.json"
+    outcome, fresh_path = rerun(paper, args.profile, changes, out, threads=args.threads, timeout=args.timeout,
+                                memory_gib=args.memory)  # fmt: skip
     if not outcome.ok:
         print(f"papers stability: the rerun failed: {outcome.message} (log: {out / 'run.log'})", file=sys.stderr)
         return 1
