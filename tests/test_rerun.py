@@ -18,7 +18,7 @@ CLAIMS = [
 def _record(gain, speed=(1.5, 1.4, 1.6), params=None):
     claims = evaluate_claims(CLAIMS, {"gain": Measurement(*gain, n=8, n_unit="documents"),
                                       "speed": Measurement(*speed, n=5, n_unit="repeats")})  # fmt: skip
-    return {"claims": claims, "params": params or {"SEEDS": [0]}}
+    return {"schema_version": 2, "claims": claims, "params": params or {"SEEDS": [0]}}
 
 
 def test_within_tolerance_holds():
@@ -75,3 +75,15 @@ def test_check_raises_and_writes_its_report(tmp_path):
     with pytest.raises(RerunContractError, match="claim gain: committed 2.0"):
         check(FakePaper(), "default", _record((3.0, 2.5, 3.5)), CLAIMS, report_dir=tmp_path / "out")
     assert "BROKEN" in summary_lines(tmp_path / "out")[0]
+
+
+def test_a_record_from_before_engine_v2_is_reported_not_held(tmp_path):
+    class FakePaper:
+        slug = "old_2023"
+
+        def results_path(self, profile):
+            return tmp_path / f"{profile}.json"
+
+    (tmp_path / "default.json").write_text(json.dumps({**_record((2.0, 1.5, 2.5)), "schema_version": 1}))
+    assert check(FakePaper(), "default", _record((9.0, 8.5, 9.5)), CLAIMS, report_dir=tmp_path / "out") == []
+    assert "not held" in summary_lines(tmp_path / "out")[0]
