@@ -298,7 +298,7 @@ quality = pd.DataFrame(rows)
 full_ppl = quality[quality.family == "full cache"].groupby("book").ppl.first()
 quality["vs_full"] = quality.ppl / quality.book.map(full_ppl)
 
-# %% tags=["nbval-check-output"]
+# %%
 table = quality.groupby(["family", "method", "budget"]).vs_full.mean().unstack("budget")
 print("perplexity / full-cache perplexity, mean over", len(BOOKS), "documents; full-cache perplexity per book:",
       {b: round(v, 3) for b, v in full_ppl.items()})  # fmt: skip
@@ -379,12 +379,14 @@ for ours in ["ours SinkWindow", "ours HeavyHitter"]:
     )
 targets = pd.DataFrame(targets)
 quality_targets = targets[targets.target.str.startswith("equal")]
+# compared by nbval: pass/fail outcomes only (the ratios are in the next cell); the closest quality ratio to its bar
+# (0.4% away in the committed run) is hundreds of times the drift between machines, so an outcome cannot flip
 print(f"quality targets: {int(quality_targets['pass'].sum())}/{len(quality_targets)} pass")
-quality_targets[["target", "ours", "vs", "ratio", "bar", "pass"]].round(3)
+quality_targets[["target", "ours", "vs", "bar", "pass"]]
 
 # %%
-# speed ratios depend on the machine and its load, so this table is shown but not compared by nbval
-targets[~targets.target.str.startswith("equal")].round(3)
+# the ratios behind every target; speed ratios depend on the machine and its load: shown, not compared by nbval
+targets.round(3)
 
 # %% [markdown]
 # ## Plots
