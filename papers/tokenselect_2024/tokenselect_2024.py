@@ -119,7 +119,7 @@ for budget in BUDGETS:
 results = pd.DataFrame(rows)
 results["vs_full"] = results.ppl / results.ppl_full
 
-# %% tags=["nbval-check-output"]
+# %%
 results.pivot_table(index=["budget", "policy"], columns="book", values="ppl")[BOOKS].round(3)
 
 # %% [markdown]
@@ -140,7 +140,7 @@ for threshold in THRESHOLDS:
 cache = pd.DataFrame(cache_rows)
 nll[JUDGE, "TokenSelect + cache"] = torch.stack([cached_nll[THRESHOLD, b] for b in BOOKS])
 
-# %% tags=["nbval-check-output"]
+# %%
 cache.groupby("threshold")[["reuse", "ppl_ratio"]].agg(["mean", "min", "max"]).round(4)
 
 # %% [markdown]
@@ -159,25 +159,26 @@ with torch.no_grad():
                             for name, p in passkey_policies.items()}, index=PASSKEY_DEPTHS)  # fmt: skip
 passkey.index.name = "depth"
 
-# %% tags=["nbval-check-output"]
+# %%
 print(f"prompts of {prompts.shape[1]} tokens, budget {JUDGE} past tokens per query")
 passkey.round(3)
 
 # %% [markdown]
 # ## Paper vs ours
 
-# %% tags=["nbval-check-output"]
+# %%
 at = results[results.budget == JUDGE].pivot(index="book", columns="policy", values="ppl").loc[BOOKS]
 full = results[results.budget == JUDGE].groupby("book").ppl_full.first().loc[BOOKS]
 judged = cache[cache.threshold == THRESHOLD]
 measurements = {
-    "matches-full": Measurement.from_samples(at["TokenSelect"] / full),
-    "beats-streamingllm": Measurement.from_samples(at["StreamingLLM"] / at["TokenSelect"]),
-    "beats-h2o": Measurement.from_samples(at["H2O"] / at["TokenSelect"]),
-    "passkey-retrieval": Measurement.from_samples(passkey["TokenSelect"]),
-    "passkey-beats-streamingllm": Measurement.from_samples(passkey["TokenSelect"] - passkey["StreamingLLM"]),
-    "selection-cache-reuse": Measurement.from_samples(judged.reuse),
-    "selection-cache-quality": Measurement.from_samples(judged.ppl_ratio),
+    "matches-full": Measurement.ratio(at["TokenSelect"], full, n_unit="documents"),
+    "beats-streamingllm": Measurement.ratio(at["StreamingLLM"], at["TokenSelect"], n_unit="documents"),
+    "beats-h2o": Measurement.ratio(at["H2O"], at["TokenSelect"], n_unit="documents"),
+    "passkey-retrieval": Measurement.mean(passkey["TokenSelect"], n_unit="planted samples", bounds=(0.0, 1.0)),
+    "passkey-beats-streamingllm": Measurement.paired_difference(passkey["TokenSelect"], passkey["StreamingLLM"],
+                                                                n_unit="planted samples"),
+    "selection-cache-reuse": Measurement.mean(judged.reuse, n_unit="documents", bounds=(0.0, 1.0)),
+    "selection-cache-quality": Measurement.ratio(judged.ppl_ratio, [1.0] * len(judged), n_unit="documents"),
 }
 claim_results = evaluate_claims(CLAIMS, measurements)
 attended = stats[JUDGE, "TokenSelect"]["attended"]
