@@ -10,7 +10,9 @@ experiment around it:
   held-out words whose every token the finetuning set never shows inside a game word;
 - `make_model`, `pretrain`, `finetune`: a tiny Llama-style causal LM (transformers), pretrained with the shared trainer
   (`shared.lm.trainer`), finetuned on the game with the loss on the answer only;
-- `exact_match`, `nats_per_byte`: accuracy on held-out words, language-model loss per byte of text.
+- `exact_match`, `nats_per_byte`: accuracy on held-out words, language-model loss per byte of text;
+- `chunk_nats`, `constant_guess_hits`: the same quantities per unit (held-out text windows, game examples) for the
+  intervals, and the answer-frequency floor of the games.
 
 Deviations from the paper, on purpose:
 - tiny models (width 64-128, 2-4 layers) pretrained for seconds to minutes on ~10 MB of English (KJV, fortunes,
@@ -171,6 +173,21 @@ def exact_match(model, game: Game, batch: int = 256) -> np.ndarray:
 
 
 @torch.no_grad()
+def token_nats(model, stream: np.ndarray, ctx: int) -> np.ndarray:
+    """`[n_win * ctx]` float64: the next-token loss in nats of tokens `1 .. n_win * ctx` of `stream` `[N]`, scored in
+    consecutive windows of `ctx` tokens (window `k` reads tokens `k * ctx ..` and predicts `k * ctx + 1 ..`)."""
+    model.eval()
+    n_win = (len(stream) - 1) // ctx
+    x = torch.from_numpy(stream[: n_win * ctx + 1])
+    out = []
+    for lo in range(0, n_win, 64):
+        w = torch.arange(lo, min(n_win, lo + 64))[:, None] * ctx + torch.arange(ctx)  # [b, ctx] positions
+        logits = model(input_ids=x[w]).logits  # [b, ctx, V]
+        nats = torch.nn.functional.cross_entropy(logits.flatten(0, 1), x[w + 1].flatten(), reduction="none")
+        out.append(nats.double().numpy())
+    return np.concatenate(out) if out else np.zeros(0)
+
+
 def nats_per_byte(model, stream: np.ndarray, token_len: np.ndarray, ctx: int) -> float:
     """Next-token loss of `model` over `stream` `[N]`, cut into consecutive windows of `ctx` tokens (each scored from
     its second token), in nats per byte of the scored tokens, so that tokenizations of one text compare.
@@ -178,15 +195,46 @@ def nats_per_byte(model, stream: np.ndarray, token_len: np.ndarray, ctx: int) ->
     Args:
         token_len (np.ndarray): `[V]` bytes each token spells.
     """
-    model.eval()
-    n_win = (len(stream) - 1) // ctx
-    x = torch.from_numpy(stream[: n_win * ctx + 1])
-    total = 0.0
-    for lo in range(0, n_win, 64):
-        w = torch.arange(lo, min(n_win, lo + 64))[:, None] * ctx + torch.arange(ctx)  # [b, ctx] positions
-        logits = model(input_ids=x[w]).logits  # [b, ctx, V]
-        total += torch.nn.functional.cross_entropy(logits.flatten(0, 1), x[w + 1].flatten(), reduction="sum").item()
-    return total / float(token_len[stream[1 : n_win * ctx + 1]].sum())
+    nats = token_nats(model, stream, ctx)
+    return float(nats.sum() / token_len[stream[1 : len(nats) + 1]].sum())
+
+
+def chunk_nats(model, stream: np.ndarray, ref_stream: np.ndarray, token_len: np.ndarray,
+               ctx: int) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """The loss of `model` on `stream`, gathered into the scoring windows of `ref_stream`: held-out text as units.
+
+    `stream` is a tokenization of the same bytes as `ref_stream` (itself, or its StochasTok expansion, whose token
+    boundaries include all of `ref_stream`'s). Chunk `k` is the bytes of `ref_stream`'s tokens `k * ctx + 1 ..
+    (k + 1) * ctx`; each scored token of `stream` (as in `token_nats`) counts in the chunk where its bytes start.
+
+    Returns:
+        (np.ndarray, np.ndarray): `[n_chunks]` nats and bytes of the scored tokens of `stream` in each chunk; with
+        `stream` = `ref_stream`, the per-window terms of `nats_per_byte`.
+    """
+    nats = token_nats(model, stream, ctx)
+    lens = token_len[stream]
+    starts = np.concatenate([[0], np.cumsum(lens)[:-1]])  # first byte of every token of `stream`
+    ref_lens = token_len[ref_stream]
+    ref_starts = np.concatenate([[0], np.cumsum(ref_lens)[:-1]])
+    n_chunks = (len(ref_stream) - 1) // ctx
+    edges = ref_starts[1 + ctx * np.arange(n_chunks)]  # first byte of every chunk
+    end = ref_starts[n_chunks * ctx] + ref_lens[n_chunks * ctx]  # one past the last byte of the last chunk
+    first, size = starts[1 : len(nats) + 1], lens[1 : len(nats) + 1]  # the scored tokens of `stream`
+    keep = (first >= edges[0]) & (first < end)
+    chunk = np.searchsorted(edges, first[keep], side="right") - 1
+    return (np.bincount(chunk, weights=nats[keep], minlength=n_chunks),
+            np.bincount(chunk, weights=size[keep].astype(float), minlength=n_chunks))  # fmt: skip
+
+
+def constant_guess_hits(fit: Game, test: Game) -> np.ndarray:
+    """`[len(test)]` bool: whether the most frequent answer of each game among the finetuning examples is right on
+    each held-out example (the floor a model reaches by learning answer frequencies only: letter frequencies for
+    `first` and `last`, nothing for `spell` on unseen words)."""
+    best = {}
+    for g in set(fit.task):
+        counts = Counter(tuple(a) for a, t in zip(fit.answers, fit.task) if t == g)
+        best[g] = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+    return np.array([tuple(a) == best.get(t) for a, t in zip(test.answers, test.task)], dtype=bool)
 
 
 @torch.no_grad()

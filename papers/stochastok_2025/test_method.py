@@ -90,3 +90,29 @@ def test_training_runs_lower_the_losses(tok):
     game = method.language_games(tok, ["water", "river", "quiet"], ["first"])
     losses = method.finetune(model, game, steps=30, batch=6, lr=0.01, seed=0)
     assert np.mean(losses[-5:]) < 0.5 * np.mean(losses[:5])
+
+
+def test_chunk_nats_are_the_windows_of_nats_per_byte_and_follow_a_retokenization(tok):
+    from shared.tokenization import SplitTable, expand
+
+    stream = method.encode_docs(tok, DOCS)
+    model = method.make_model(tok.vocab_size, 16, 1, 2, 32, seed=0)
+    token_len = np.array([len(b) for b in tok.token_bytes])
+    nats, nbytes = method.chunk_nats(model, stream, stream, token_len, 8)
+    n_win = (len(stream) - 1) // 8
+    assert len(nats) == n_win and nbytes.tolist() == [token_len[stream[k * 8 + 1 : k * 8 + 9]].sum() for k in
+                                                      range(n_win)]  # fmt: skip
+    assert nats.sum() / nbytes.sum() == pytest.approx(method.nats_per_byte(model, stream, token_len, 8), rel=1e-6)
+    split = expand(stream, SplitTable.from_tok(tok), 0.5, np.random.default_rng(0))
+    assert len(split) > len(stream) and tok.decode_bytes(split) == tok.decode_bytes(stream)
+    s_nats, s_bytes = method.chunk_nats(model, split, stream, token_len, 8)
+    assert len(s_nats) == n_win and (s_nats > 0).all()
+    # the split tokens cover each chunk's bytes, except where the split stream's own scoring ends
+    assert (s_bytes[:-2] == nbytes[:-2]).all() and s_bytes.sum() <= nbytes.sum() + token_len[stream].max()
+
+
+def test_constant_guess_hits_uses_the_most_frequent_finetuning_answer():
+    fit = method.Game(["a", "b", "c", "d"], ["first", "first", "first", "spell"], prompts=[[0]] * 4,
+                      answers=[[1], [1], [2], [7, 8]])  # fmt: skip
+    test = method.Game(["e", "f", "g"], ["first", "first", "spell"], prompts=[[0]] * 3, answers=[[1], [2], [7, 9]])
+    assert method.constant_guess_hits(fit, test).tolist() == [True, False, False]
