@@ -129,7 +129,7 @@ errors.groupby(["N", "M"])[["test_error", "closed_form", "rel_dist", "off_blocks
 # %% [markdown]
 # ## Paper vs ours
 
-# %% tags=["nbval-check-output"]
+# %%
 in_dist = errors[errors.N == errors.M]
 worst = in_dist.groupby("seed")[["rel_dist", "off_blocks"]].max()
 dev = errors.assign(dev=(errors.test_error / errors.closed_form - 1).abs()).groupby("seed").dev.max()
@@ -150,7 +150,7 @@ verdict_table(claim_results)
 # Normalised test error under shifts (mean over seeds): least squares is exact on these noiseless prompts whatever the
 # shift, the trained LSA is not. `lsa_theory` is the closed form at the paper's minimum.
 
-# %% tags=["nbval-check-output"]
+# %%
 shifted.groupby(["shift", "level"])[["lsa", "lsa_theory", "ols", "ridge"]].mean().round(3)
 
 # %% [markdown]
@@ -193,7 +193,7 @@ plt.show()
 # %% [markdown]
 # ## Verdict
 
-# %% tags=["nbval-check-output"]
+# %%
 record = run.finish(claim_results)
 
 # %% [markdown]
