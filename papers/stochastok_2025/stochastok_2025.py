@@ -256,7 +256,7 @@ plt.show()
 # %% [markdown]
 # ## Verdict
 
-# %%
+# %% tags=["nbval-check-output"]
 record = run.finish(claim_results)
 
 # %% [markdown]
