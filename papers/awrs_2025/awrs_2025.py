@@ -31,7 +31,7 @@ N_PARTICLES = 8  # SMC particles
 N_SAMPLES = 600  # samples per method in the distortion study
 
 # %%
-from collections import Counter
+from collections import Counter  # noqa: I001 (the grouped import below is kept as written)
 
 import matplotlib.pyplot as plt
 import pandas as pd
