@@ -11,6 +11,16 @@ from shared.notebooks import write
 from shared.testing import make_notebook
 
 
+@pytest.fixture(autouse=True)
+def _no_rerun_contract(monkeypatch):
+    """The notebook conftest turns the rerun contract on for the whole pytest process when nbval runs (the same
+    session, or the same xdist worker, also runs these tests): the unit tests here judge the machinery itself, with
+    their own throwaway papers, so each starts with the contract off and a test that needs it sets it."""
+    from shared.rerun import ENV
+
+    monkeypatch.delenv(ENV, raising=False)
+
+
 @pytest.fixture
 def papers_root(tmp_path) -> Path:
     root = tmp_path / "papers"
