@@ -17,10 +17,12 @@ PIP_EXTRA ?=
 KV_VENV := .venv-kvpress
 KV_STAMP := $(KV_VENV)/.installed
 
-.PHONY: setup run test lint lab kernels lock clean-venv help kvpress test-kvpress
+.PHONY: setup run test test-all lint lab kernels lock clean-venv help kvpress test-kvpress
 help:
 	@echo "make run   - set up, then execute every replication headlessly (papers run --all)"
-	@echo "make test  - set up, then ruff + unit tests + nbval on every paper notebook"
+	@echo "make test  - set up, then ruff + unit tests + static checks of every paper + nbval on the notebooks CI must"
+	@echo "             re-execute (changed papers, a capped and a rotating sample: papers ci-plan)"
+	@echo "make test-all - the same with nbval on every notebook (papers release requires it green at HEAD)"
 	@echo "make lab   - JupyterLab with the project's kernels"
 	@echo "make test-kvpress - the kvpress side-by-side notebook in its own venv and kernel (.venv-kvpress)"
 
@@ -52,12 +54,27 @@ lint: $(STAMP)
 	$(BIN)/ruff check shared papers tests ci
 	$(BIN)/ruff format --check shared papers tests ci
 
+# `make test` re-executes only what CI must (papers/conftest.py reads the plan): the notebooks whose paper changed,
+# a capped sample of those a shared change staled, a rotating sample of the fresh ones (`papers ci-plan`); every paper
+# is still checked statically. `make test-all` re-executes every notebook and records the commit it passed at.
+CI_PLAN := build/ci-plan.json
+CI_PLAN_ARGS ?=
+PYTEST_ARGS = -n $(JOBS) --dist loadscope --nbval-lax --nbval-kernel-name token-papers-cpu \
+  --nbval-sanitize-with ci/nbval_sanitize.cfg --nbval-cell-timeout 900 -q -ra --ignore-glob='papers/*/kvpress_*.ipynb'
+
 test: $(STAMP) deps
 	$(BIN)/ruff check shared papers tests ci
-	TOKEN_PAPERS_REQUIRE_MODELS=1 TOKEN_PAPERS_THREADS=$(TEST_THREADS) $(BIN)/python -m pytest -n $(JOBS) --dist loadscope --nbval-lax --nbval-kernel-name token-papers-cpu \
-	  --nbval-sanitize-with ci/nbval_sanitize.cfg --nbval-cell-timeout 900 -q -ra \
-	  --ignore-glob='papers/*/kvpress_*.ipynb'
-	$(if $(filter 0,$(KVPRESS)),@echo "KVPRESS=0: skipped the kvpress side-by-side notebook",$(MAKE) --no-print-directory test-kvpress)
+	@mkdir -p build && $(BIN)/papers ci-plan $(CI_PLAN_ARGS) --out $(CI_PLAN)
+	TOKEN_PAPERS_CI_PLAN=$(CI_PLAN) TOKEN_PAPERS_REQUIRE_MODELS=1 TOKEN_PAPERS_THREADS=$(TEST_THREADS) \
+	  $(BIN)/python -m pytest $(PYTEST_ARGS)
+	@nbs="$$($(BIN)/papers ci-plan --plan $(CI_PLAN) --kernel token-papers-kvpress)"; \
+	if [ "$(KVPRESS)" = 0 ]; then echo "KVPRESS=0: skipped the kvpress notebooks ($${nbs:-none in this plan})"; \
+	elif [ -n "$$nbs" ]; then $(MAKE) --no-print-directory test-kvpress KVPRESS_NOTEBOOKS="$$nbs"; \
+	else echo "kvpress notebooks: none in this CI plan (their papers are fresh and not in this turn's sample)"; fi
+
+test-all:
+	$(MAKE) --no-print-directory test CI_PLAN_ARGS=--all
+	$(BIN)/papers ci-plan --passed-all
 
 # kvpress 0.5.5 pins transformers<5.3 and pandas<3: it gets its own venv and kernel (kernels/kvpress/README.md), whose
 # argv is pointed at that venv's interpreter; the project is installed into it editable, so `shared` is the same code
@@ -74,10 +91,11 @@ $(KV_STAMP): $(STAMP) kernels/kvpress/requirements.txt kernels/kvpress/kernel.js
 	@touch $@
 
 # the kvpress notebook under nbval with its own kernel (the main run excludes it: its kernel is not token-papers-cpu)
+KVPRESS_NOTEBOOKS ?= $(wildcard papers/*/kvpress_*.ipynb)
 test-kvpress: $(KV_STAMP) deps
 	TOKEN_PAPERS_THREADS=$(TEST_THREADS) $(BIN)/python -m pytest -q -p no:randomly --nbval-lax \
 	  --nbval-kernel-name token-papers-kvpress --nbval-sanitize-with ci/nbval_sanitize.cfg --nbval-cell-timeout 1800 \
-	  papers/h2o_2023/kvpress_side_by_side.ipynb
+	  $(KVPRESS_NOTEBOOKS)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=papers $(if $(filter 0,$(shell id -u)),--allow-root)

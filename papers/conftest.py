@@ -5,6 +5,10 @@ figures. Under nbval they go to a throwaway staging folder instead, so that test
 result records (only `papers run` does). The re-execution is held to the committed record by the rerun contract
 (`shared.rerun`): the same verdicts, values within each claim's declared tolerance. The end of the session lists what
 it compared.
+
+When `TOKEN_PAPERS_CI_PLAN` names a plan file (`papers ci-plan --out`, written by `make test`), only the notebooks the
+plan selects are collected: the papers whose own files changed, a capped sample of those a shared change staled, and
+a rotating sample of the fresh ones (`shared.runner.ciplan`). `make test-all` sets no plan and re-executes every one.
 """
 
 import os
@@ -14,6 +18,20 @@ from pathlib import Path
 
 def _nbval(config) -> bool:
     return bool(getattr(config.option, "nbval", False) or getattr(config.option, "nbval_lax", False))
+
+
+def pytest_ignore_collect(collection_path, config):
+    plan = os.environ.get("TOKEN_PAPERS_CI_PLAN")
+    if not plan or collection_path.suffix != ".ipynb":
+        return None
+    from shared import ROOT
+    from shared.runner.ciplan import selected_paths
+
+    try:
+        rel = str(Path(collection_path).resolve().relative_to(ROOT))
+    except ValueError:
+        return None
+    return None if rel in selected_paths(Path(plan)) else True
 
 
 def pytest_configure(config):

@@ -22,6 +22,7 @@ COMMANDS = {
         "shared.runner.stability",
         "rerun a profile under other seeds or parameters; say which verdicts moved",
     ),
+    "ci-plan": ("shared.runner.ciplan", "which notebooks CI re-executes: changed papers plus a rotating sample"),
     "rekey": ("shared.runner.rekey", "verify a refactor by rerunning a cheap profile, then re-key stale results"),
     "data": ("shared.data.cli", "build, verify, pull and push data/ (corpora, tokenizers, images, task sets)"),
     "models": ("shared.models.cli", "list, install and convert zoo models; train the tiny LMs"),

@@ -2,7 +2,8 @@
 
 A release is what people cite, so it must only ever point at results that (1) pass the schema, (2) were produced by the
 inputs now in the tree (not stale), (3) are committed, so the tag holds exactly what was checked, and (4) are neither
-exploratory nor a pre-registration violation (`shared.preregistration.verify_record`). It then writes
+exploratory nor a pre-registration violation (`shared.preregistration.verify_record`), and (5) `make test-all`, which
+re-executes every notebook (CI re-executes only a sample), passed at this very commit on a clean tree. It then writes
 the version and date into `CITATION.cff`, regenerates `results/index.json`, commits those two files alone and puts an
 annotated tag on that commit. `CITATION.cff` gets no `commit:` field: a file cannot hold the hash of the commit that
 contains it, and the tag already names that commit.
@@ -57,6 +58,11 @@ def problems(repo: Path = ROOT) -> list[str]:
     if unregistered:
         out.append(f"not pre-registered: {', '.join(unregistered)} (rerun them with `papers run` from a tree whose "
                    "claims, code and parameters are committed)")  # fmt: skip
+    from shared.runner.ciplan import test_all_problem
+
+    untested = test_all_problem(repo)
+    if untested:
+        out.append(f"not tested: {untested}")
     dirty = changed_paths(repo, RELEASE_PATHS)
     if dirty:
         shown = ", ".join(dirty[:8]) + (f" and {len(dirty) - 8} more" if len(dirty) > 8 else "")

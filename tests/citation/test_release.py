@@ -10,7 +10,14 @@ from shared.citation.release import stamp
 from shared.citation.sandbox import git, run_papers
 
 
+def passed_all(sb):
+    """What a green `make test-all` leaves behind (the sandbox cannot run it: it has no notebooks' data)."""
+    r = run_papers(sb, "ci-plan", "--passed-all")
+    assert r.returncode == 0, r.stderr
+
+
 def test_release_stamps_citation_commits_index_and_tags(sb):
+    passed_all(sb)
     (sb / "results").mkdir()
     (sb / "results/index.json").write_text("{}\n")  # a regenerated, uncommitted index does not block a release
     r = run_papers(sb, "release", "v2026.12.0", "--date", "2026-12-01")
@@ -60,7 +67,19 @@ def test_release_refuses_uncommitted_and_invalid_results(sb):
     assert git(sb, "tag") == ""
 
 
+def test_release_requires_test_all_green_at_this_commit(sb):
+    r = run_papers(sb, "release", "v2026.12.0", "--dry-run")
+    assert r.returncode == 1 and "not tested: `make test-all` has not passed" in r.stderr
+    passed_all(sb)
+    git(sb, "commit", "-q", "--allow-empty", "-m", "a later commit")
+    r = run_papers(sb, "release", "v2026.12.0", "--dry-run")
+    assert r.returncode == 1 and "not at HEAD" in r.stderr
+    passed_all(sb)
+    assert run_papers(sb, "release", "v2026.12.0", "--dry-run").returncode == 0
+
+
 def test_dry_run_changes_nothing(sb):
+    passed_all(sb)
     head = git(sb, "rev-parse", "HEAD")
     r = run_papers(sb, "release", "v2026.12.0", "--dry-run")
     assert r.returncode == 0 and r.stdout.startswith("would release v2026.12.0"), r.stderr
