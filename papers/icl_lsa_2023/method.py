@@ -23,9 +23,13 @@ import torch
 
 @dataclass(frozen=True)
 class PromptDistribution:
-    """Linear-regression prompts: `x ~ N(0, cov_scale * I_d)`, `w ~ N(0, task_scale^2 * I_d)`, `y = w . x`.
+    """Linear-regression prompts: `x ~ N(0, cov_scale * I_d)`, `w ~ N(task_mean * 1, task_scale^2 * D_w^2)`,
+    `y = w . x`.
 
-    `query_scale` rescales the query's covariates alone (a query shift).
+    `query_scale` rescales the query's covariates alone (a query shift); `query_mean` adds `query_mean * 1` to the query
+    alone (a mean-shifted query). `task_aniso` and `query_aniso` make the task or the query non-isotropic: coordinate
+    `k` of `w` (or of the query) has standard deviation `aniso ** (k / (d - 1) - 1/2)` times its scale (from
+    `aniso^-1/2` to `aniso^1/2`; 1 is isotropic). The defaults are the training distribution.
     """
 
     d: int
@@ -33,6 +37,25 @@ class PromptDistribution:
     cov_scale: float = 1.0
     task_scale: float = 1.0
     query_scale: float = 1.0
+    task_mean: float = 0.0
+    task_aniso: float = 1.0
+    query_mean: float = 0.0
+    query_aniso: float = 1.0
+
+    def stds(self, aniso: float) -> torch.Tensor:
+        """Per-coordinate standard deviations of an anisotropy `aniso`, `[d]` float64."""
+        k = torch.arange(self.d, dtype=torch.float64)
+        return aniso ** (k / max(self.d - 1, 1) - 0.5)
+
+    def moments(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """`(Lambda, E[w w^T], E[x_q x_q^T])`: the second moments the closed form `shifted_error` needs, `[d, d]`."""
+        ones = torch.ones(self.d, dtype=torch.float64)
+        lam = self.cov_scale * torch.eye(self.d, dtype=torch.float64)
+        w_std = self.task_scale * self.stds(self.task_aniso)
+        w2 = torch.diag(w_std**2) + self.task_mean**2 * torch.outer(ones, ones)
+        q_std = self.cov_scale**0.5 * self.query_scale * self.stds(self.query_aniso)
+        q2 = torch.diag(q_std**2) + self.query_mean**2 * torch.outer(ones, ones)
+        return lam, w2, q2
 
     def sample(self, batch: int, generator: torch.Generator, dtype=torch.float64):
         """Returns `(E, y_query, xs, ys, x_query)`: `E` is `[B, d+1, n+1]`, the others `[B]`, `[B, n, d]`, `[B, n]`,
@@ -41,6 +64,10 @@ class PromptDistribution:
         xs = torch.randn(batch, n, d, generator=generator, dtype=dtype) * self.cov_scale**0.5
         xq = torch.randn(batch, d, generator=generator, dtype=dtype) * (self.cov_scale**0.5 * self.query_scale)
         w = torch.randn(batch, d, generator=generator, dtype=dtype) * self.task_scale
+        if self.query_aniso != 1.0 or self.query_mean != 0.0:
+            xq = xq * self.stds(self.query_aniso).to(dtype) + self.query_mean
+        if self.task_aniso != 1.0 or self.task_mean != 0.0:
+            w = w * self.stds(self.task_aniso).to(dtype) + self.task_mean
         ys = (xs @ w.unsqueeze(-1)).squeeze(-1)  # [B, n]
         yq = (xq * w).sum(-1)  # [B]
         E = torch.zeros(batch, d + 1, n + 1, dtype=dtype)
@@ -118,6 +145,23 @@ def predicted_error(A: torch.Tensor, m: int, cov_scale: float = 1.0, task_scale:
     second = lam @ gamma(d, m, cov_scale)  # E[S^2]
     inner = torch.trace(A.T @ second @ A @ lam) - 2 * torch.trace(lam @ A @ lam) + torch.trace(lam)
     return float(task_scale**2 * query_scale**2 * inner)
+
+
+def shifted_error(A: torch.Tensor, dist: PromptDistribution) -> tuple[float, float]:
+    """Closed-form `(E[(y_hat - y)^2], E[y^2])` of `y_hat = h^T A x_q` on prompts of `dist` (length `dist.n`), for any
+    task and query second moments (mean-shifted, non-isotropic).
+
+    `y_hat - y = w^T (S A - I) x_q` with `S = (1/m) sum x_i x_i^T`; for Gaussian covariates `E[S B S] = (1 + 1/m)
+    Lambda B Lambda + tr(Lambda B)/m Lambda` for symmetric `B`, so the error is `tr(W2 [E[S A Q2 A^T S] - Lambda A Q2 -
+    Q2 A^T Lambda + Q2])` with `W2 = E[w w^T]`, `Q2 = E[x_q x_q^T]`; `E[y^2] = tr(W2 Q2)`.
+    """
+    lam, w2, q2 = dist.moments()
+    A = A.to(torch.float64)
+    m = dist.n
+    B = A @ q2 @ A.T
+    ssb = (1 + 1 / m) * lam @ B @ lam + torch.trace(lam @ B) / m * lam
+    inner = ssb - lam @ A @ q2 - q2 @ A.T @ lam + q2
+    return float(torch.trace(w2 @ inner)), float(torch.trace(w2 @ q2))
 
 
 def ols_predict(xs: torch.Tensor, ys: torch.Tensor, xq: torch.Tensor, ridge: float = 0.0) -> torch.Tensor:
