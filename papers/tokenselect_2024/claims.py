@@ -1,49 +1,92 @@
-"""The claims of arXiv:2411.02886 under test, with their verdict rules: fixed before any run, judged by code after."""
+"""The claims of arXiv:2411.02886 under test, with their verdict rules: fixed before any run, judged by code after.
 
-from shared.claims import AtLeast, AtMost, Claim, Tolerance
+Units: documents (the first DOC_TOKENS tokens of one KJV book each) for perplexity and the Selection Cache, planted
+prompts for the passkey. Perplexity ratios are paired per-document ratios with a bootstrap interval on the log scale;
+shares are bootstrapped means bounded to [0, 1]; passkey successes (all 5 digits recalled) are Wilson proportions.
+"""
 
-# reproduction tolerance: the recorded run and CI's re-execution both use 1 BLAS thread on the same kind of machine,
-# and every computation here is deterministic inference (no training); the floor of two steps of the recorded fourth
-# significant digit covers last-digit drift between CPUs. Not measured separately with 2 threads (issue 14 re-runs it).
-TOL = Tolerance(rel=0.002, why="deterministic inference recorded at 1 thread as CI runs it; floor 2e-3 for "
-                "last-digit drift across CPUs")
+from shared.claims import AtLeast, AtMost, Claim, Control, Precondition, Tolerance, Within
+
+# reproduction tolerance, measured: the default profile at 1 and at 2 threads (same seeds) recorded identical values
+# (4 significant digits) for every claim; one interval bound (beats-h2o's lower) moved 1e-3 relative. So the floor
+TOL = Tolerance(
+    rel=2e-3,
+    why="1 vs 2 threads: identical recorded values for every claim (one interval bound moved 1e-3 relative); "
+    "floor 2e-3 for last-digit drift across CPUs",
+)
+
+# the cheapest explanation of TokenSelect's gain over StreamingLLM and H2O: reading any tokens outside the window, not
+# the query-critical ones. RandomSelect keeps TokenSelect's budget, sinks and recent window and draws the rest at
+# random; margin = log PPL(RandomSelect) - log PPL(TokenSelect) per document (> 0: the criticality vote matters)
+RANDOM_SELECT = Control(
+    "random selection",
+    "the same budget, 4 sinks and recent window as TokenSelect with the other "
+    "tokens drawn at random for every query and layer; TokenSelect must beat it (per-document "
+    "log-PPL margin > 0)",
+)
+# the passkey claims mean something only if the full-cache model itself recalls the key
+FULL_RECALLS = Precondition(
+    "full-cache-recalls",
+    "the full-cache model recalls the planted passkey (share of prompts "
+    "with all 5 digits right, Wilson interval, >= 0.6)",
+    AtLeast(0.6),
+)
+
+# the abstract of arXiv:2411.02886v4, verbatim (the experiments' tables could not be read offline: the other claims
+# carry the paper's statement as described, and the v1 references, until a later issue checks them)
+ABSTRACT_ACCURACY = (
+    "By per-head soft voting mechanism, TokenSelect selectively involves a few critical KV cache tokens "
+    "in attention calculation without sacrificing accuracy."
+)
+ABSTRACT_SUPERIOR = (
+    "...while providing superior performance compared to state-of-the-art long-context inference methods."
+)
 
 CLAIMS = [
     Claim("matches-full", "Attending only a few critical tokens per query (TokenSelect) keeps the quality of full "
           "attention", paper_value="on par with full attention (InfiniteBench, RULER, LongBench)",
           unit="PPL ratio TokenSelect / full cache", paper_ref="Abstract; experiments (InfiniteBench, RULER, LongBench tables)",
           measures="perplexity over tokens read after the budget is exceeded, TokenSelect attending BUDGET past tokens "
-                   "(1/8 of DOC_TOKENS) / full cache; over documents",
-          rule=AtMost(1.1, partial=1.3), fidelity="scaled-down", kind="noisy", tolerance=TOL),
+                   "(1/8 of DOC_TOKENS) / full cache; geometric mean of per-document ratios",
+          # "on par" is two-sided: the v1 bars 1.1 / 1.3, mirrored on the log scale (1/1.1, 1/1.3)
+          rule=Within(0.91, 1.1, partial=(0.77, 1.3)), fidelity="scaled-down", tolerance=TOL,
+          paper_version="2411.02886v4", paper_quote=ABSTRACT_ACCURACY),
     Claim("beats-streamingllm", "At the same budget TokenSelect beats StreamingLLM's sinks + recent window",
           paper_value="InfiniteBench avg 49.08 vs 16.07 (Qwen2-7B), unverified copy",
           unit="PPL ratio StreamingLLM / TokenSelect", paper_ref="Experiments, InfiniteBench table",
           measures="perplexity of StreamingLLM (4 sinks + window, BUDGET tokens) / of TokenSelect at the same BUDGET; "
-                   "over documents", rule=AtLeast(1.05, partial=1.01), fidelity="scaled-down", kind="noisy", tolerance=TOL),
+                   "geometric mean of per-document ratios", rule=AtLeast(1.05, partial=1.01), fidelity="scaled-down",
+          tolerance=TOL, control=RANDOM_SELECT),
     Claim("beats-h2o", "At the same budget TokenSelect beats query-agnostic eviction of heavy hitters (H2O)",
           paper_value="superior to state-of-the-art long-context methods", unit="PPL ratio H2O / TokenSelect",
           paper_ref="Abstract",
           measures="perplexity of H2O (accumulated-attention eviction, half recent, cache BUDGET) / of TokenSelect at "
-                   "the same BUDGET; over documents", rule=AtLeast(1.05, partial=1.01), fidelity="analogue", kind="noisy", tolerance=TOL),
+                   "the same BUDGET; geometric mean of per-document ratios", rule=AtLeast(1.05, partial=1.01),
+          fidelity="analogue", tolerance=TOL, control=RANDOM_SELECT, paper_version="2411.02886v4",
+          paper_quote=ABSTRACT_SUPERIOR),
     Claim("passkey-retrieval", "Token-level selection retrieves a fact planted anywhere in a long context",
-          paper_value="Retr.PassKey solved (InfiniteBench)", unit="digit accuracy",
+          paper_value="Retr.PassKey solved (InfiniteBench)", unit="share of prompts recalled",
           paper_ref="Experiments, InfiniteBench table (R.PK)",
-          measures="teacher-forced accuracy of the 5 passkey digits after 'The pass key is', key planted at depths "
-                   "0.1-0.9 of a PASSKEY_FILLER-token KJV filler, TokenSelect at BUDGET; over planted samples",
-          rule=AtLeast(0.9, partial=0.6), fidelity="scaled-down", kind="noisy", tolerance=TOL),
+          measures="share of prompts whose 5 passkey digits after 'The pass key is' are all the top token (teacher "
+                   "forced), key planted at depth (i + 0.5) / N_PASSKEY of a PASSKEY_FILLER-token KJV filler in prompt "
+                   "i, TokenSelect at BUDGET; Wilson interval over the N_PASSKEY prompts",
+          rule=AtLeast(0.9, partial=0.6), fidelity="scaled-down", tolerance=TOL, preconditions=(FULL_RECALLS,)),
     Claim("passkey-beats-streamingllm", "StreamingLLM, which drops the middle of the context, fails at retrieval "
           "where TokenSelect succeeds", paper_value="StreamingLLM performs poorly on R.PK, R.Num, R.KV",
-          unit="digit accuracy TokenSelect - StreamingLLM", paper_ref="Experiments, InfiniteBench table",
-          measures="per-sample difference of passkey digit accuracy, same budget; over planted samples",
-          rule=AtLeast(0.5, partial=0.2), fidelity="scaled-down", kind="noisy", tolerance=TOL),
+          unit="share of prompts TokenSelect recalls and StreamingLLM misses", paper_ref="Experiments, InfiniteBench table",
+          measures="share of prompts whose 5 digits TokenSelect recalls and StreamingLLM does not, same budget; Wilson "
+                   "interval over prompts", rule=AtLeast(0.5, partial=0.2), fidelity="scaled-down", tolerance=TOL,
+          preconditions=(FULL_RECALLS,)),
     Claim("selection-cache-reuse", "Consecutive queries are similar enough that the Selection Cache reuses most "
           "selections", paper_value="selection frequency greatly reduced", unit="share of selections reused",
           paper_ref="Method: Selection Cache",
           measures="share of (layer, query) selections served by the Selection Cache at cosine threshold 0.9 (the "
-                   "official code's value), reading each document in one pass; over documents",
-          rule=AtLeast(0.5, partial=0.2), fidelity="scaled-down", kind="noisy", tolerance=TOL),
+                   "official code's value), reading each document in one pass; mean over documents, bootstrap "
+                   "interval bounded to [0, 1]",
+          rule=AtLeast(0.5, partial=0.2), fidelity="scaled-down", tolerance=TOL),
     Claim("selection-cache-quality", "Reusing selections costs little quality", paper_value="negligible loss",
           unit="PPL ratio with / without Selection Cache", paper_ref="Method: Selection Cache; ablations",
-          measures="perplexity of TokenSelect with the Selection Cache (threshold 0.9) / without, same BUDGET; over "
-                   "documents", rule=AtMost(1.01, partial=1.03), fidelity="scaled-down", kind="noisy", tolerance=TOL),
+          measures="perplexity of TokenSelect with the Selection Cache (threshold 0.9) / without, same BUDGET; "
+                   "geometric mean of per-document ratios", rule=AtMost(1.01, partial=1.03), fidelity="scaled-down",
+          tolerance=TOL),
 ]  # fmt: skip

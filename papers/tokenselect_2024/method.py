@@ -20,11 +20,53 @@ Deviations from the paper, on purpose:
   with the chunk's mean query), so the one-pass evaluation equals token-by-token decoding.
 - Gemma-3-270M is not used: 5 of its 6 layers use sliding-window attention, which the engine refuses (a selection over
   a 512-token window is not TokenSelect's setting).
+- A trivial control the paper does not run: `RandomSelect`, TokenSelect's budget, sinks and recent window with the
+  other tokens drawn at random instead of chosen by criticality (does the query-aware choice matter, or only reading
+  some tokens outside the window?).
 """
+
+from dataclasses import dataclass, field
 
 import torch
 
-from shared.kvcache import HeavyHitter, SinkWindow, TokenSelect, plant_fact
+from shared.kvcache import HeavyHitter, KVPolicy, SinkWindow, TokenSelect, plant_fact
+
+
+@dataclass
+class RandomSelect(TokenSelect):
+    """Control: TokenSelect's budget, sinks and recent window, with the `budget - n_sink - n_recent` other tokens drawn
+    uniformly at random from the candidates, afresh for every query row and layer (one draw shared by the layer's
+    heads, as TokenSelect's vote is), instead of chosen by query-key criticality. Seeded at `reset`, so runs repeat.
+    No Selection Cache (`threshold` is ignored)."""
+
+    seed: int = 0
+    gen: torch.Generator | None = field(default=None, repr=False)
+
+    def reset(self):
+        super().reset()
+        self.gen = torch.Generator().manual_seed(self.seed)
+
+    def select_mask(self, layer, query, keys, scaling):
+        """What each of this step's `Q` queries may attend, `[B, Q, T]` bool (the last `Q` of `T` positions)."""
+        B, Q, T = query.shape[0], query.shape[2], keys.shape[2]
+        t = torch.arange(T - Q, T)[:, None]  # [Q, 1] row positions
+        pos = torch.arange(T)[None, :]  # [1, T]
+        causal = (pos <= t).expand(B, Q, T)
+        budget = self.layer_budget(layer)
+        if budget is None or T - 1 <= budget:
+            return causal.clone()
+        candidates = (pos >= self.n_sink) & (pos < t - self.n_recent)  # [Q, T]
+        scores = torch.rand(B, Q, T, generator=self.gen).masked_fill(~candidates, -1.0)
+        top = scores.topk(min(self._topk(layer), T), dim=-1).indices  # [B, Q, k]
+        forced = (pos < self.n_sink) | ((pos >= t - self.n_recent) & (pos <= t))
+        mask = forced.expand(B, Q, T).clone()
+        mask.scatter_(2, top, True)
+        selecting = (t[:, 0] > budget)[None, :, None]  # rows whose past exceeds the budget
+        return torch.where(selecting, mask & causal, causal)
+
+    def select_slots(self, layer, query, keys, scaling):
+        """One decoding query: the slots `select_mask` draws (not TokenSelect's criticality fast path)."""
+        return KVPolicy.select_slots(self, layer, query, keys, scaling)
 
 
 def compared_policies(budget: int, n_sink: int, n_recent: int) -> dict:
