@@ -272,11 +272,21 @@ record = run.finish(claim_results)
 
 # %% [markdown]
 # ## Discussion
-# *Default run* ($d=5$, $N \le 40$, 3 seeds, 1,200 steps): see the table above. Gradient descent with a decaying step
-# on fresh batches lands within a few percent of $\Gamma^{-1}$, and the off-diagonal blocks, trained freely, stay near
-# zero as the proof says they do under gradient flow; the residual distance is Monte-Carlo noise of the last steps.
-# The closed form predicts the test error at every training and test length, including the saturation at large $M$
-# (a model trained at $N$ keeps its $\Gamma_N^{-1}$ preconditioner, so its error does not vanish as $M \to \infty$).
+# *Default run* ($d=5$, $N \in \{5, 10, 20, 40\}$, 5 seeds as the units, 1,200 steps): 5/5 reproduced, every interval
+# far from its bar. Gradient descent with a decaying step on fresh batches lands within 2-3% of $\Gamma^{-1}$ (worst
+# prompt length, mean over seeds 0.023, 95% bootstrap interval over seeds [0.020, 0.025]), and the off-diagonal blocks,
+# trained freely, stay near zero (0.017 [0.016, 0.019]) as the proof says they do under gradient flow; the residual is
+# Monte-Carlo noise of the last steps. The closed form predicts the test error at every training and test length within
+# 4% (0.038 [0.030, 0.048]), including the saturation at large $M$ (a model trained at $N$ keeps its $\Gamma_N^{-1}$
+# preconditioner, so its error does not vanish as $M \to \infty$).
+#
+# The shifts are judged against the prompt length, because that is what separates the paper's two statements. Under a
+# mean-shifted, non-isotropic task or query (mean 1 per coordinate, standard deviations spread 9-fold) the error still
+# vanishes like $1/N$: from $N = 5$ to $40$ it falls to 0.247 [0.242, 0.253] of its value, the closed form's 0.239
+# (11/46), against a bar of 0.5. Under the covariate shift $c = 4$ it does not (it grows from 4.6 to 7.9, normalised), so
+# its ratio to the in-distribution error grows with $N$; the smallest ratio over the four training lengths, at $N = 5$,
+# is 8.3 [8.2, 8.4] (closed form 8.5; 61 at $N = 40$), against a bar of 5. Both rules can fail: the covariate shift fed
+# to the task/query rule gives 1.7 (not reproduced), no shift fed to the covariate rule gives 1 (see `test_method.py`).
 #
 # "Competitive with the best linear predictor" holds only asymptotically: on noiseless prompts with $N > d$, least
 # squares is exact, while the LSA error is $d(d+1)/(N+d+1)$, which vanishes like $1/N$. The covariate-shift result is
