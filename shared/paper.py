@@ -111,7 +111,9 @@ class Paper:
             try:
                 out[name] = ast.literal_eval(node.value)
             except ValueError:
-                raise PaperError(f"{self.slug}: parameter {name} is not a literal; derive values in the next cell") from None
+                raise PaperError(
+                    f"{self.slug}: parameter {name} is not a literal; derive values in the next cell"
+                ) from None
         return out
 
     def profiles(self) -> dict[str, Path | None]:

@@ -110,7 +110,11 @@ def normalized_code(text: str) -> str:
     for node in ast.walk(tree):
         if isinstance(node, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and node.body:
             first = node.body[0]
-            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+            ):
                 node.body = node.body[1:] or ([] if isinstance(node, ast.Module) else [ast.Pass()])
     return "\n".join([ast.unparse(tree), *magics])
 
@@ -158,7 +162,9 @@ def _external_imports(code: str) -> frozenset[str]:
             names.update(a.name.split(".")[0] for a in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             names.add(node.module.split(".")[0])
-    return frozenset(n for n in names if n not in PROJECT_PACKAGES and n not in sys.stdlib_module_names and n != "__future__")
+    return frozenset(
+        n for n in names if n not in PROJECT_PACKAGES and n not in sys.stdlib_module_names and n != "__future__"
+    )
 
 
 def _canonical(name: str) -> str:
@@ -170,7 +176,11 @@ def locked_versions(root: Path = ROOT) -> dict[str, str]:
     """`{distribution: version}` pinned by `requirements.lock` and `requirements-nodeps.txt` (names canonicalised)."""
     out = {}
     # the project's lock first; a kernel's own environment (kernels/<name>/requirements.txt) adds only what it lacks
-    paths = [root / "requirements.lock", root / "requirements-nodeps.txt", *sorted(root.glob("kernels/*/requirements.txt"))]
+    paths = [
+        root / "requirements.lock",
+        root / "requirements-nodeps.txt",
+        *sorted(root.glob("kernels/*/requirements.txt")),
+    ]
     for path in paths:
         if not path.exists():
             continue

@@ -153,7 +153,9 @@ def summary_lines(report_dir: Path) -> list[str]:
     for f in sorted(report_dir.glob("rerun-*.json")):
         rep = json.loads(f.read_text())
         if rep.get("legacy"):
-            lines.append(f"{rep['slug']} [{rep['profile']}]: not held (its committed record predates engine v2: re-run it)")
+            lines.append(
+                f"{rep['slug']} [{rep['profile']}]: not held (its committed record predates engine v2: re-run it)"
+            )
             continue
         rows = rep["rows"]
         rels = [r["rel_diff"] for r in rows if r["rel_diff"] is not None and r["status"] == "ok"]

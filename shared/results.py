@@ -199,7 +199,9 @@ def start_run(slug: str, namespace: dict, seeds: list[int] | None = None) -> Run
     check_params(paper, params, source=f"{slug} parameters")
     profile = params.get("PROFILE", "default")
     if profile not in paper.profiles():
-        raise PaperError(f"{slug}: PROFILE={profile!r} has no params/{profile}.yaml; valid: {', '.join(paper.profiles())}")
+        raise PaperError(
+            f"{slug}: PROFILE={profile!r} has no params/{profile}.yaml; valid: {', '.join(paper.profiles())}"
+        )
     seeds = list(seeds) if seeds is not None else [int(params.get("SEED", 0))]
     set_seed(seeds[0])
     run = Run(paper, profile, params, seeds)

@@ -51,7 +51,9 @@ def test_cpu_kernel_is_deterministic_offline_and_quiet(monkeypatch):
     monkeypatch.setenv("TOKEN_PAPERS_THREADS", "1")  # what the runner sets for parallel jobs
     km, kc = start_new_kernel(kernel_name="token-papers-cpu", startup_timeout=120)
     try:
-        out, err = _run(kc, """
+        out, err = _run(
+            kc,
+            """
 import os, json, warnings, torch
 from shared.repro import fingerprint
 warnings.warn("a library warning")
@@ -59,7 +61,8 @@ fp = fingerprint()
 print(json.dumps({k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "HF_HUB_OFFLINE", "PYTHONHASHSEED")}))
 print(torch.get_num_threads(), torch.are_deterministic_algorithms_enabled(), hash("token") == hash("token"))
 print(fp["kernel"], fp["torch_threads"], sorted(fp))
-""")
+""",
+        )
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)

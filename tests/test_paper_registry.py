@@ -50,7 +50,9 @@ def test_unknown_slug_lists_valid_ones(papers_root, tiny_paper):
 
 
 def test_import_analysis_resolves_relative_and_from_imports():
-    code = "from . import helpers\nfrom .method import X\nimport shared.claims as c\nfrom shared import repro\nimport os"
+    code = (
+        "from . import helpers\nfrom .method import X\nimport shared.claims as c\nfrom shared import repro\nimport os"
+    )
     found = imported_modules(code, "papers.tiny_2024")
     assert {"papers.tiny_2024.helpers", "papers.tiny_2024.method", "shared.claims", "shared.repro"} <= found
     assert not any(m.startswith("os") for m in found)
@@ -59,7 +61,9 @@ def test_import_analysis_resolves_relative_and_from_imports():
 def test_module_closure_is_transitive_within_the_project():
     # shared.results imports shared.paper, which imports shared.provenance and shared.catalog
     mods = module_closure("from shared.results import start_run")
-    assert {"shared", "shared.results", "shared.paper", "shared.provenance", "shared.catalog", "shared.claims"} <= set(mods)
+    assert {"shared", "shared.results", "shared.paper", "shared.provenance", "shared.catalog", "shared.claims"} <= set(
+        mods
+    )
     assert "shared.scaffold" not in mods
     assert all(p.is_file() and p.is_relative_to(ROOT) for p in mods.values())
 

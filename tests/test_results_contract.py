@@ -84,7 +84,9 @@ def test_parameters_papermill_injects_are_checked(tiny_paper, monkeypatch):
     cells = ['PROFILE = "default"\nN = 10', "# Parameters\nNN = 3\n", "import x"]
     assert results.injected_parameters({"In": cells}) == {"NN": 3}
     ns = {"In": cells, **tiny_paper.parameters()}
-    with pytest.raises(results.PaperError, match=r"injected by papermill: unknown parameter\(s\) \['NN'\].*did you mean N"):
+    with pytest.raises(
+        results.PaperError, match=r"injected by papermill: unknown parameter\(s\) \['NN'\].*did you mean N"
+    ):
         results.start_run("tiny_2024", ns)
     ns = {"In": ['# Parameters\nN = "many"\n'], **tiny_paper.parameters(), "N": "many"}
     with pytest.raises(results.PaperError, match="N must be int"):

@@ -136,4 +136,3 @@ def expand(ids: Sequence[int] | np.ndarray, table: SplitTable, p: float, rng: np
         order[j] = slot
         slot = nxt[slot]
     return tokens[order]
-
