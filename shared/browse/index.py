@@ -526,7 +526,8 @@ def main(args) -> int:
 
 
 def write_outputs(index: dict, write: bool = True, root: Path = ROOT) -> list[str]:
-    """Write `results/index.json`, the project README's table and each paper README's table.
+    """Write `results/index.json`, each paper's DVC metrics files, the project README's table and each paper README's
+    table.
 
     Returns what was (or, with `write=False`, would be) changed. Missing markers are reported on stderr and listed,
     never guessed at: a README without them is left exactly as it is.
@@ -540,6 +541,11 @@ def write_outputs(index: dict, write: bool = True, root: Path = ROOT) -> list[st
             from shared.results import write_json_atomic
 
             write_json_atomic(path, index)
+    from shared.browse.metrics import sync as sync_metrics
+    from shared.paper import Paper
+
+    for p in index["papers"]:
+        changed += [str(f.relative_to(root)) for f in sync_metrics(Paper(p["paper"], root / "papers"), write=write)]
     targets = [(root / "README.md", ROOT_MARKERS, root_block(index))]
     targets += [(root / "papers" / p["paper"] / "README.md", PAPER_MARKERS, paper_block(index, p["paper"]))
                 for p in index["papers"]]  # fmt: skip

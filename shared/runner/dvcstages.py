@@ -60,7 +60,10 @@ def stage(paper: Paper, profile: str) -> dict:
     spec["outs"] = [f"runs/{profile}/{paper.slug}.ipynb"]
     if (paper.dir / "results" / profile).is_dir():
         spec["outs"].append({f"results/{profile}": {"cache": False, "persist": True}})
-    spec["metrics"] = [{f"results/{profile}.json": {"cache": False, "persist": True}}]
+    if paper.results_path(profile).exists():  # declared once the profile has run (DVC warns of missing metrics)
+        # the record (with its provenance) is an uncached output; DVC's metrics are the compact file made from it
+        spec["outs"].append({f"results/{profile}.json": {"cache": False, "persist": True}})
+        spec["metrics"] = [{f"metrics/{profile}.json": {"cache": False, "persist": True}}]
     return spec
 
 

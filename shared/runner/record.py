@@ -146,6 +146,9 @@ def install(outcome: Outcome, paper: Paper) -> None:
             write(clean_executed(read(executed)), paper.notebook)
             _readable(paper.notebook)
         os.replace(staged / f"{job.profile}.json", paper.results_path(job.profile))
+        from shared.browse.metrics import sync as sync_metrics
+
+        sync_metrics(paper)
         for stale in (failed_notebook_path(paper, job.profile), out_dir / f"FAILED-{paper.slug}.log"):
             stale.unlink(missing_ok=True)
 

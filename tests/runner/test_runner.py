@@ -162,7 +162,8 @@ def test_dvc_agrees_and_repro_runs_the_runner(project, first_run):
     record = json.loads((project / "papers" / "ok_2024" / "results" / "default.json").read_text())
     assert record["claims"][0]["ours"]["value"] == 15.0
     metrics = subprocess.run([*dvc, "metrics", "show"], cwd=project, env=env, capture_output=True, text=True)
-    assert "papers/ok_2024/results/default.json" in metrics.stdout
+    assert "papers/ok_2024/metrics/default.json" in metrics.stdout  # the compact file the runner wrote
+    assert "claims.value-small.verdict" in metrics.stdout and "inputs_hash" not in metrics.stdout
 
 
 def test_unknown_slug_and_profile_list_valid_choices(project):
