@@ -60,7 +60,7 @@ lint: $(STAMP)
 CI_PLAN := build/ci-plan.json
 CI_PLAN_ARGS ?=
 PYTEST_ARGS = -n $(JOBS) --dist loadscope --nbval-lax --nbval-kernel-name token-papers-cpu \
-  --nbval-sanitize-with ci/nbval_sanitize.cfg --nbval-cell-timeout 900 -q -ra --ignore-glob='papers/*/kvpress_*.ipynb'
+  --nbval-sanitize-with ci/nbval_sanitize.cfg --nbval-cell-timeout 900 -q -ra --durations=15 --ignore-glob='papers/*/kvpress_*.ipynb'
 
 test: $(STAMP) deps
 	$(BIN)/ruff check shared papers tests ci

@@ -99,6 +99,14 @@ values = [method.score(s) for s in SEEDS]
 time.sleep(0.0 if os.environ.get("TOKEN_PAPERS_SYNTH_FAST") else SLEEP_S)
 
 # %%
+import matplotlib.pyplot as plt
+
+fig, ax = plt.subplots(figsize=(4, 3))
+ax.bar(range(len(values)), values)
+run.save_figure(fig, "scores")
+plt.show()
+
+# %%
 claim_results = evaluate_claims(CLAIMS, {{"main": Measurement.mean(values, n_unit="seeds", bounds=(0.0, 1.0))}})
 verdict_table(claim_results)
 
@@ -248,7 +256,10 @@ def scenario(dest: Path, name: str) -> None:
     path, addition = SCENARIOS[name]
     target = dest / path
     target.write_text(target.read_text() + addition)
-    sh("git", "commit", "-q", "-am", f"synthetic scenario: {name} ({path})", cwd=dest)
+    # as a developer would: the generated tables say what `papers status` says (CI checks that they agree)
+    sh(str(dest / ".venv/bin/papers"), "results", cwd=dest, env={**os.environ, "PYTHONPATH": str(dest)}, capture=True)
+    sh("git", "add", "-A", cwd=dest)
+    sh("git", "commit", "-q", "-m", f"synthetic scenario: {name} ({path})", cwd=dest)
     print(f"scenario {name}: committed a code change to {path}")
 
 
