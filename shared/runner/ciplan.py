@@ -25,6 +25,7 @@ the commit it passed at (`build/test-all.json`), which `papers release` requires
 import argparse
 import functools
 import json
+import os
 import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
@@ -201,6 +202,19 @@ def test_all_problem(root: Path = ROOT) -> str | None:
     if not stamp.get("clean"):
         return "`make test-all` passed on a tree with uncommitted changes: commit, then run it again"
     return None
+
+
+def site_sample(papers: list[Paper] | None = None, k: int = 4) -> list[Paper]:
+    """The papers whose pages the real-site tests build and crawl in Chromium (minutes per paper at 200 papers): all
+    of them under `make test-all` (a plan with `everything`), else `k` of them by the CI plan's rotation."""
+    papers = discover() if papers is None else papers
+    plan_file = os.environ.get(PLAN_ENV)
+    plan_ = json.loads(Path(plan_file).read_text()) if plan_file and Path(plan_file).exists() else {}
+    if plan_.get("everything"):
+        return papers
+    turn = plan_.get("turn", commit_turn())
+    chosen = set(rotation([p.slug for p in papers], k, turn))
+    return [p for p in papers if p.slug in chosen]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -100,3 +100,18 @@ def test_pytest_collects_only_the_planned_notebooks(tmp_path):
     notebooks = {line.split("::")[0] for line in out.stdout.splitlines() if ".ipynb::" in line}
     assert notebooks == {nb}, out.stdout[-2000:]
     assert f"papers/{other}/test_method.py" in out.stdout  # unit tests are still collected
+
+
+def test_the_real_site_tests_take_a_rotating_sample_unless_every_notebook_runs(tmp_path, monkeypatch):
+    from shared.paper import discover
+    from shared.runner.ciplan import PLAN_ENV, site_sample
+
+    papers = discover()
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(json.dumps({"everything": False, "turn": 0}))
+    monkeypatch.setenv(PLAN_ENV, str(plan_file))
+    first = [p.slug for p in site_sample(papers, k=2)]
+    plan_file.write_text(json.dumps({"everything": False, "turn": 1}))
+    assert len(first) == 2 and [p.slug for p in site_sample(papers, k=2)] != first
+    plan_file.write_text(json.dumps({"everything": True, "turn": 1}))
+    assert site_sample(papers, k=2) == papers
