@@ -81,13 +81,14 @@ def train(config: str, tokenizer_dir: Path, out: Path, metrics: Path) -> None:
     )
     result = run(model, load_stream(tokenizer_dir, "train"), cfg, val_tokens=load_stream(tokenizer_dir, "val"))
     out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(str(out))
+    # stored in fp16 (git-tracked: half the bytes); `shared.models.load` upcasts to the dtype asked for (fp32 default)
+    model.to(torch.float16).save_pretrained(str(out), safe_serialization=True)
     tok.save_pretrained(str(out))
     record = {"config": config, "params": count_params(model), "params_non_embedding": count_params(model, False),
               "train": config_dict(cfg), "final_val_loss": round(result.final_val_loss, 4),
               "tokens": result.tokens, "seconds": round(result.seconds, 1),
               "tokens_per_s": round(result.tokens_per_s, 1), "torch": torch.__version__,
-              "threads": torch.get_num_threads(), "device": _device_name(cfg.device)}  # fmt: skip
+              "threads": torch.get_num_threads(), "device": _device_name(cfg.device), "stored_dtype": "float16"}  # fmt: skip
     (out / "train_log.json").write_text(json.dumps(result.to_dict(), indent=1) + "\n")
     metrics.parent.mkdir(parents=True, exist_ok=True)
     metrics.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")

