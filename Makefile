@@ -70,7 +70,7 @@ test: $(STAMP) deps
 	@nbs="$$($(BIN)/papers ci-plan --plan $(CI_PLAN) --kernel token-papers-kvpress)"; \
 	if [ "$(KVPRESS)" = 0 ]; then echo "KVPRESS=0: skipped the kvpress notebooks ($${nbs:-none in this plan})"; \
 	elif [ -n "$$nbs" ]; then $(MAKE) --no-print-directory test-kvpress KVPRESS_NOTEBOOKS="$$nbs"; \
-	else echo "kvpress notebooks: none in this CI plan (their papers are fresh and not in this turn's sample)"; fi
+	else echo "kvpress notebooks: none in this CI plan (their papers are not re-executed this turn)"; fi
 
 test-all:
 	$(MAKE) --no-print-directory test CI_PLAN_ARGS=--all
