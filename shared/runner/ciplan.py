@@ -26,13 +26,13 @@ import argparse
 import functools
 import json
 import os
-import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from shared import ROOT
 from shared.paper import Paper, discover
+from shared.repro import git_commit
 
 SAMPLE = 2  # fresh papers re-executed on each CI run
 CAP = 4  # papers re-executed when a shared input stales many of them
@@ -85,16 +85,10 @@ def rotation(slugs: list[str], k: int, turn: int) -> list[str]:
 
 def commit_turn(root: Path = ROOT) -> int:
     """The number of commits in the history of HEAD (0 outside a git repository)."""
-    try:
-        out = subprocess.run(["git", "-C", str(root), "rev-list", "--count", "HEAD"], capture_output=True, text=True)
-        return int(out.stdout.strip()) if out.returncode == 0 else 0
-    except (OSError, ValueError):
-        return 0
+    from shared.citation.gitrepo import git
 
-
-def commit_id(root: Path = ROOT) -> str:
-    out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True)
-    return out.stdout.strip() if out.returncode == 0 else ""
+    count = git(root, "rev-list", "--count", "HEAD", check=False)
+    return int(count) if count.isdigit() else 0
 
 
 def classify(paper: Paper, profile: str = "default") -> tuple[str, str, float]:
@@ -132,12 +126,12 @@ def plan(papers: list[Paper] | None = None, turn: int | None = None, sample: int
         chosen |= set(rotation(shared, cap, turn)) | set(rotation(fresh, sample, turn))
     for slug, it in items.items():
         if slug not in chosen:
-            it.group = SKIPPED if it.group == SAMPLED else it.group
             if it.group == SHARED:
-                it.group, it.why = SKIPPED, f"not in this turn's capped sample, stays {it.why}"
+                it.why = f"not in this turn's capped sample, stays {it.why}"
+            it.group = SKIPPED
     notebooks = [nb for s in sorted(chosen) for nb in items[s].notebooks]
     return {
-        "commit": commit_id(root),
+        "commit": git_commit(root)[0],
         "turn": turn,
         "sample": sample,
         "cap": cap,
@@ -181,12 +175,11 @@ def selected_paths(plan_file: Path) -> frozenset[str]:
 
 
 def record_test_all(root: Path = ROOT) -> Path:
-    """After `make test-all` passed: write the commit it passed at (and whether the tree was clean)."""
-    dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                           capture_output=True, text=True).stdout.strip()  # fmt: skip
+    """After `make test-all` passed: write the commit it passed at, and whether tracked files were clean."""
+    commit, dirty = git_commit(root)
     path = root / TEST_ALL_STAMP
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"commit": commit_id(root), "clean": not dirty}, indent=1) + "\n")
+    path.write_text(json.dumps({"commit": commit, "clean": not dirty}, indent=1) + "\n")
     return path
 
 
@@ -195,10 +188,9 @@ def test_all_problem(root: Path = ROOT) -> str | None:
     path = root / TEST_ALL_STAMP
     if not path.exists():
         return "`make test-all` has not passed on this machine (it re-executes every notebook; run it at this commit)"
-    stamp = json.loads(path.read_text())
-    if stamp.get("commit") != commit_id(root):
-        return (f"`make test-all` last passed at {str(stamp.get('commit'))[:10]}, not at HEAD "
-                f"{commit_id(root)[:10]}: run it again")  # fmt: skip
+    stamp, head = json.loads(path.read_text()), git_commit(root)[0]
+    if stamp.get("commit") != head:
+        return f"`make test-all` last passed at {str(stamp.get('commit'))[:10]}, not at HEAD {head[:10]}: run it again"
     if not stamp.get("clean"):
         return "`make test-all` passed on a tree with uncommitted changes: commit, then run it again"
     return None
