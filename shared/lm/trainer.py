@@ -2,6 +2,12 @@
 
 Papers about training dynamics call `train` with their own model and data and a `callback` that records whatever they
 study (gradient norms, per-token losses, checkpoints); the tiny-LM DVC stage calls it with `shared.lm.configs`.
+The hooks, for papers whose data or objective is not "next token of a text stream":
+- `batches(step, generator)`: a task sampler (`shared.lm.tasks`) returning `[B, T + 1]` ids or a dict with
+  `input_ids [B, T]` and `targets [B, T]` (-100 = no loss there); replaces the windows of `train_tokens`;
+- `loss_fn(model, batch)`: another objective (mask denoising, a loss on some positions only);
+- `TrainConfig.optimizer` (`adamw` or `sgd` with `momentum`), `schedule` (`cosine` or `constant`) and `lr_mult`
+  (a learning-rate factor per parameter-name prefix: two layers trained at different rates).
 """
 
 import math
@@ -29,6 +35,10 @@ class TrainConfig:
     log_every: int = 50
     threads: int | None = None  # torch.set_num_threads; None leaves torch's default (all cores)
     device: str = "cpu"  # "cpu", "cuda" or "auto" (cuda when available); the model is returned on the CPU either way
+    optimizer: str = "adamw"  # "adamw" or "sgd" (with `momentum`)
+    momentum: float = 0.9  # sgd only
+    schedule: str = "cosine"  # "cosine" (warmup, then cosine to lr * min_lr_ratio) or "constant" (warmup, then lr)
+    lr_mult: dict[str, float] = field(default_factory=dict)  # parameter-name prefix -> factor on the learning rate
 
 
 @dataclass
@@ -52,9 +62,11 @@ class TrainResult:
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
-    """Linear warmup to `cfg.lr`, then cosine decay to `cfg.lr * cfg.min_lr_ratio` at `cfg.steps`."""
+    """Linear warmup to `cfg.lr`, then cosine decay to `cfg.lr * cfg.min_lr_ratio` at `cfg.steps` (or constant)."""
     if step < cfg.warmup:
         return cfg.lr * (step + 1) / cfg.warmup
+    if cfg.schedule == "constant":
+        return cfg.lr
     progress = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
     return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
 
@@ -65,10 +77,43 @@ def sample_batch(tokens: torch.Tensor, batch_size: int, seq_len: int, gen: torch
     return torch.stack([tokens[s : s + seq_len + 1] for s in starts.tolist()])
 
 
-def loss_on(model, batch: torch.Tensor) -> torch.Tensor:
-    """Mean next-token cross-entropy (nats) of `model` on `batch` `[B, T + 1]`."""
+def loss_on(model, batch: torch.Tensor | dict) -> torch.Tensor:
+    """Mean next-token cross-entropy (nats) of `model` on `batch` `[B, T + 1]`, or on a dict with `input_ids [B, T]`
+    and `targets [B, T]` (the target of each input position; -100 = no loss there)."""
+    if isinstance(batch, dict):
+        logits = model(input_ids=batch["input_ids"]).logits
+        return torch.nn.functional.cross_entropy(logits.flatten(0, 1).float(), batch["targets"].flatten(),
+                                                 ignore_index=-100)  # fmt: skip
     logits = model(input_ids=batch[:, :-1]).logits  # [B, T, V]
     return torch.nn.functional.cross_entropy(logits.flatten(0, 1).float(), batch[:, 1:].flatten())
+
+
+def to_device(batch: torch.Tensor | dict, device) -> torch.Tensor | dict:
+    if isinstance(batch, dict):
+        return {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}
+    return batch.to(device)
+
+
+def make_optimizer(model, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """AdamW or SGD over the trainable parameters, in groups: weight decay only on >= 2-D tensors (not on norms and
+    biases, the usual GPT recipe), and one group per `cfg.lr_mult` prefix with its factor (`group["lr_mult"]`)."""
+    if cfg.optimizer not in ("adamw", "sgd"):
+        raise ValueError(f"TrainConfig.optimizer={cfg.optimizer!r}; choose 'adamw' or 'sgd'")
+    if cfg.schedule not in ("cosine", "constant"):
+        raise ValueError(f"TrainConfig.schedule={cfg.schedule!r}; choose 'cosine' or 'constant'")
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    unmatched = [prefix for prefix in cfg.lr_mult if not any(n.startswith(prefix) for n, _ in named)]
+    if unmatched:
+        raise ValueError(f"lr_mult prefixes {unmatched} match no parameter; names look like {named[0][0]!r}")
+    groups: dict[tuple, list] = {}
+    for name, p in named:
+        mult = next((f for prefix, f in cfg.lr_mult.items() if name.startswith(prefix)), 1.0)
+        decay = cfg.weight_decay if p.dim() >= 2 else 0.0
+        groups.setdefault((decay, mult), []).append(p)
+    params = [{"params": ps, "weight_decay": d, "lr_mult": m} for (d, m), ps in groups.items()]
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum)
+    return torch.optim.AdamW(params, lr=cfg.lr, betas=cfg.betas)
 
 
 @torch.no_grad()
@@ -95,14 +140,20 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def train(model, train_tokens: torch.Tensor, cfg: TrainConfig, val_tokens: torch.Tensor | None = None,
-          callback: Callable[[int, dict], None] | None = None, log: Callable[[str], None] | None = print) -> TrainResult:  # fmt: skip
-    """Train `model` (any causal LM returning `.logits`) on random windows of `train_tokens` `[N]` (int64).
+def train(model, train_tokens: torch.Tensor | None, cfg: TrainConfig, val_tokens: torch.Tensor | None = None,
+          callback: Callable[[int, dict], None] | None = None, log: Callable[[str], None] | None = print,
+          batches: Callable[[int, torch.Generator], torch.Tensor | dict] | None = None,
+          loss_fn: Callable[[object, torch.Tensor | dict], torch.Tensor] | None = None) -> TrainResult:  # fmt: skip
+    """Train `model` (any causal LM returning `.logits`) on random windows of `train_tokens` `[N]` (int64), or on the
+    batches of a task sampler.
 
     Args:
-        cfg (TrainConfig): steps, batch, schedule, seed. The run is deterministic for a given seed and thread count.
+        cfg (TrainConfig): steps, batch, schedule, optimizer, seed. Deterministic for a given seed and thread count.
         val_tokens (torch.Tensor, Optional): held-out stream; evaluated every `cfg.eval_every` steps and at the end.
         callback: called as `callback(step, row)` after every optimiser step, with `row = {"loss", "lr", ...}`.
+        batches: `batches(step, generator)` -> `[B, T + 1]` ids or `{"input_ids", "targets"}`; the generator is the
+            trainer's, seeded by `cfg.seed`. Given, `train_tokens` may be None.
+        loss_fn: `loss_fn(model, batch)` -> scalar loss; default `loss_on` (next-token cross-entropy).
 
     Returns:
         TrainResult: logged losses, evals, tokens seen and wall time (throughput excludes evaluation).
@@ -113,11 +164,10 @@ def train(model, train_tokens: torch.Tensor, cfg: TrainConfig, val_tokens: torch
     gen = torch.Generator().manual_seed(cfg.seed)
     device = resolve_device(cfg.device)
     model.to(device)
-    # no weight decay on norms and biases (1-D tensors), the usual GPT recipe
-    decay = [p for p in model.parameters() if p.requires_grad and p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.requires_grad and p.dim() < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr, betas=cfg.betas)  # fmt: skip
+    if batches is None and train_tokens is None:
+        raise ValueError("train() needs train_tokens or a batches= sampler")
+    opt = make_optimizer(model, cfg)
+    loss_fn = loss_fn or loss_on
     result = TrainResult()
     model.train()
     t_train = 0.0
@@ -126,15 +176,20 @@ def train(model, train_tokens: torch.Tensor, cfg: TrainConfig, val_tokens: torch
         t0 = time.perf_counter()
         lr = lr_at(step, cfg)
         for group in opt.param_groups:
-            group["lr"] = lr
-        batch = sample_batch(train_tokens, cfg.batch_size, cfg.seq_len, gen).to(device)
-        loss = loss_on(model, batch)
+            group["lr"] = lr * group["lr_mult"]
+        if batches is None:
+            batch = sample_batch(train_tokens, cfg.batch_size, cfg.seq_len, gen).to(device)
+            n = cfg.batch_size * cfg.seq_len
+        else:
+            batch = to_device(batches(step, gen), device)
+            ids = batch["input_ids"] if isinstance(batch, dict) else batch[:, :-1]
+            n = ids.numel()
+        loss = loss_fn(model, batch)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip).item()  # .item() syncs the GPU
         opt.step()
         t_train += time.perf_counter() - t0
-        n = cfg.batch_size * cfg.seq_len
         result.tokens += n
         window_tokens += n
         row = {"step": step + 1, "loss": loss.item(), "lr": lr, "grad_norm": grad_norm}

@@ -85,3 +85,66 @@ def test_the_trained_model_comes_back_on_the_cpu():
     model = make_model("micro", V, seed=0, bos_token_id=0, eos_token_id=0, pad_token_id=0)
     train(model, stream, TrainConfig(steps=2, batch_size=2, seq_len=8, warmup=1, threads=1, device="auto"), log=None)
     assert {p.device.type for p in model.parameters()} == {"cpu"}
+
+
+def test_task_sampler_hook_learns_a_key_token_task_and_counts_its_tokens():
+    """`batches=` replaces the token stream: a 1-layer NoPE family model learns the key-token task (loss on the
+    answer only) to near-perfect accuracy; shuffled labels (nothing to learn) stay near chance."""
+    from shared.lm import tasks
+    from shared.lm.family import ModelSpec
+    from shared.lm.family import make_model as make_family
+
+    task = tasks.KeyTokenModel(classes=4, distinct_probs=(0.4, 0.3, 0.2, 0.1), common=8, common_mass=0.5)
+    test = task.sample(512, 8, torch.Generator().manual_seed(99))
+    accuracy = {}
+    for shuffle in (False, True):
+        model = make_family(ModelSpec(vocab_size=task.vocab, hidden_size=32, layers=1, heads=2, context=16,
+                                      position="nope"), seed=0)  # fmt: skip
+        cfg = TrainConfig(steps=100, lr=1e-2, warmup=10, log_every=50, threads=1, weight_decay=0.0)
+        result = train(model, None, cfg, log=None,
+                       batches=lambda step, g, s=shuffle: task.sample(32, 8, g, shuffle_labels=s))  # fmt: skip
+        assert result.tokens == 100 * 32 * 9
+        with torch.no_grad():
+            pred = model(input_ids=test["input_ids"]).logits[:, -1].argmax(-1)
+        accuracy[shuffle] = (pred == test["targets"][:, -1]).float().mean().item()
+    assert accuracy[False] > 0.95 and accuracy[True] < 0.4, accuracy
+
+
+def test_sgd_constant_schedule_and_lr_multipliers():
+    """SGD with a constant rate and a zero multiplier on the embeddings: those weights never move, the rest do."""
+    model = make_model("micro", V, seed=0, bos_token_id=0, eos_token_id=0, pad_token_id=0)
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    cfg = TrainConfig(steps=5, batch_size=4, seq_len=16, warmup=0, threads=1, optimizer="sgd", schedule="constant",
+                      lr=0.1, lr_mult={"model.embed_tokens": 0.0})  # fmt: skip
+    lrs = []
+    train(model, markov_stream(2_000, 0), cfg, log=None, callback=lambda s, row: lrs.append(row["lr"]))
+    assert lrs == [0.1] * 5
+    after = dict(model.named_parameters())
+    assert torch.equal(after["model.embed_tokens.weight"], before["model.embed_tokens.weight"])
+    assert not torch.equal(
+        after["model.layers.0.self_attn.q_proj.weight"], before["model.layers.0.self_attn.q_proj.weight"]
+    )
+
+
+def test_bad_optimizer_schedule_and_prefix_are_clear_errors():
+    stream = markov_stream(1_000, 0)
+    for bad, match in [({"optimizer": "adam"}, "optimizer"), ({"schedule": "linear"}, "schedule"),
+                       ({"lr_mult": {"decoder.": 2.0}}, "match no parameter")]:  # fmt: skip
+        model = make_model("micro", V, seed=0, bos_token_id=0, eos_token_id=0, pad_token_id=0)
+        with pytest.raises(ValueError, match=match):
+            train(model, stream, TrainConfig(steps=1, batch_size=2, seq_len=8, **bad), log=None)
+    with pytest.raises(ValueError, match="train_tokens or a batches"):
+        train(make_model("micro", V, seed=0), None, TrainConfig(steps=1), log=None)
+
+
+def test_custom_loss_fn_is_used():
+    calls = []
+
+    def loss_fn(model, batch):
+        calls.append(batch.shape)
+        return model(input_ids=batch[:, :-1]).logits.pow(2).mean()
+
+    model = make_model("micro", V, seed=0, bos_token_id=0, eos_token_id=0, pad_token_id=0)
+    result = train(model, markov_stream(1_000, 0), TrainConfig(steps=3, batch_size=2, seq_len=8, warmup=1, log_every=1),
+                   log=None, loss_fn=loss_fn)  # fmt: skip
+    assert calls == [(2, 9)] * 3 and result.history[-1]["loss"] < result.history[0]["loss"]
