@@ -5,18 +5,17 @@ Models: An Empirical View" (arXiv:2410.10781, ICLR 2025).
 What this module adds to `shared.lm` and `shared.kvcache.attention`:
 - the paper's sink metric `Sink_k^eps` for every position k (`importance`, `sink_metric`): the mean attention a key
   receives from the queries that can see it, thresholded per head, averaged over heads, layers and sequences;
-- two attention operations the paper compares with softmax, registered with transformers' `AttentionInterface` so
-  that the shared Llama model and trainer run them unchanged: sigmoid attention without row normalisation
-  (`"sigmoid"`, Sec. 7) and softmax attention with a learnable key bias and a zero value bias, an extra
-  "sink slot" every query can see (`"key_bias"`, Sec. 7);
-- batched attention extraction that keeps the model's own attention operation (the shared `attention_maps` switches
-  to eager softmax, which would measure a different model);
-- tiny Llama configurations outside `shared.lm.configs.CONFIGS`, a `<bos>`-prefix wrapper for the shared trainer,
-  the bigram-backcopy data and a checkpoint cache keyed by the settings and the code.
+- the paper's sizes for the shared model family (`make_model`): its attention operations (`shared.lm.family`:
+  softmax, sigmoid without row normalisation, Sec. 7, and softmax with a learnable key bias and a zero value bias,
+  an extra "sink slot" every query can see, Sec. 7) are the family's `attention` variants;
+- batched attention extraction for pretrained models that keeps the model's own attention operation (the shared
+  `attention_maps` switches to eager softmax, which would measure a different model);
+- a `<bos>`-prefix wrapper for the shared trainer and a checkpoint cache keyed by the settings and the code. The
+  bigram-backcopy data is `shared.lm.tasks.BigramBackcopy`.
 
 Deviations from the paper, on purpose:
 - Training claims are tested on an analogue task: tiny Llamas (2 layers, d = 64, ~150k parameters) learn a
-  bigram-backcopy stream (`bigram_backcopy_stream`) built from the bigram statistics of the project corpus (its most
+  bigram-backcopy stream (`shared.lm.tasks.BigramBackcopy.stream`) built from the bigram statistics of the project corpus (its most
   frequent project-BPE tokens), with `<bos>` prepended to every window (`WithPrefix`). Trained on the raw corpus at
   CPU scale (~1M tokens) they develop no sink at all; the paper's 60M-1B LLaMAs see 5B Pile tokens.
 - Learning rate 1e-2 with warmup and cosine decay (the shared trainer) instead of the paper's constant 4e-4: tiny
@@ -34,12 +33,11 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from transformers import AttentionInterface
 
-from shared.lm.configs import make_config
+from shared.lm import family
+from shared.lm.family import ModelSpec
 
-# name -> attention operation; `attn_implementation` names registered with transformers below
-VARIANTS = {"softmax": "sink_softmax", "sigmoid": "sink_sigmoid_nonorm", "key_bias": "sink_key_bias"}
+VARIANTS = ("softmax", "sigmoid", "key_bias")  # the `shared.lm.family` attention variants this paper compares
 
 
 def importance(attn: torch.Tensor) -> torch.Tensor:
@@ -74,92 +72,12 @@ def sink_per_sequence(attn: torch.Tensor, eps: float = 0.3, position: int = 0) -
     return (importance(attn)[..., position] > eps).float().mean(dim=(1, 2)) * 100
 
 
-def _causal(T: int, S: int, device) -> torch.Tensor:
-    """`[T, S]` boolean mask of the keys each query may see, when the last T of S keys are the queries' own."""
-    q = torch.arange(T, device=device).unsqueeze(1) + (S - T)
-    return torch.arange(S, device=device).unsqueeze(0) <= q
-
-
-def _expand_kv(module, key, value):
-    groups = getattr(module, "num_key_value_groups", 1)
-    return key.repeat_interleave(groups, dim=1), value.repeat_interleave(groups, dim=1)
-
-
-def softmax_attention(module, query, key, value, attention_mask, scaling, dropout=0.0, **kwargs):
-    """Plain causal softmax attention, the reference the other operations are compared with.
-
-    Args:
-        query, key, value (torch.Tensor): `[B, H, T, D]` (key/value may have fewer heads, grouped-query).
-        attention_mask: ignored; sequences here are unpadded windows, so the mask is the causal one.
-
-    Returns:
-        tuple: output `[B, T, H, D]`, attention probabilities `[B, H, T, T]`.
-    """
-    key, value = _expand_kv(module, key, value)
-    scores = query @ key.transpose(-1, -2) * scaling  # [B, H, T, S]
-    scores = scores.masked_fill(~_causal(query.shape[-2], key.shape[-2], query.device), float("-inf"))
-    probs = scores.softmax(-1)
-    return (probs @ value).transpose(1, 2), probs
-
-
-def sigmoid_attention(module, query, key, value, attention_mask, scaling, dropout=0.0, **kwargs):
-    """Sigmoid attention without normalisation: each query-key weight is sigmoid(q.k / sqrt(d)) on its own, so
-    the weights of one query need not sum to one (no inner dependence between the scores).
-
-    Returns:
-        tuple: output `[B, T, H, D]` (computed with the unnormalised weights), and the weights row-normalised
-        `[B, H, T, T]`, which is what the official code measures the sink metric on.
-    """
-    key, value = _expand_kv(module, key, value)
-    weights = torch.sigmoid(query @ key.transpose(-1, -2) * scaling)  # [B, H, T, S]
-    weights = weights * _causal(query.shape[-2], key.shape[-2], query.device)
-    out = (weights @ value).transpose(1, 2)
-    return out, weights / weights.sum(-1, keepdim=True)
-
-
-def key_bias_attention(module, query, key, value, attention_mask, scaling, dropout=0.0, **kwargs):
-    """Softmax attention over an extra slot with a learnable key `module.sink_key` `[H, D]` and a zero value,
-    visible to every query (the paper's k* with v* = 0). Attention the slot takes contributes nothing to the output.
-
-    Returns:
-        tuple: output `[B, T, H, D]`, attention probabilities `[B, H, T, 1 + T]` (slot first).
-    """
-    key, value = _expand_kv(module, key, value)
-    B, H, T, D = query.shape
-    sink_key = module.sink_key.to(query.dtype).view(1, H, 1, D).expand(B, H, 1, D)
-    keys = torch.cat([sink_key, key], dim=2)  # [B, H, 1 + S, D]
-    scores = query @ keys.transpose(-1, -2) * scaling  # [B, H, T, 1 + S]
-    visible = torch.cat([torch.ones(T, 1, dtype=torch.bool, device=query.device),
-                         _causal(T, key.shape[-2], query.device)], dim=1)  # fmt: skip
-    probs = scores.masked_fill(~visible, float("-inf")).softmax(-1)
-    # the zero value of the slot: only the real keys' values reach the output
-    return (probs[..., 1:] @ value).transpose(1, 2), probs
-
-
-for _variant, _fn in zip(VARIANTS.values(), (softmax_attention, sigmoid_attention, key_bias_attention)):
-    AttentionInterface.register(_variant, _fn)
-
-
 def make_model(variant: str, vocab_size: int, hidden_size: int = 64, layers: int = 2, heads: int = 4,
-               context: int = 128, seed: int = 0, **special_ids):  # fmt: skip
-    """A freshly initialised tiny `LlamaForCausalLM` (RMSNorm, RoPE, SwiGLU, tied embeddings) running `variant`.
-
-    The config starts from `shared.lm.configs.make_config("micro")`, so everything but the sizes (norms, special ids,
-    tied embeddings) matches the project's tiny LMs. The MLP is 4x wide.
-    """
-    from transformers import LlamaForCausalLM
-
-    cfg = make_config("micro", vocab_size, **special_ids)
-    cfg.update({"hidden_size": hidden_size, "num_hidden_layers": layers, "num_attention_heads": heads,
-                "num_key_value_heads": heads, "head_dim": hidden_size // heads, "intermediate_size": 4 * hidden_size,
-                "max_position_embeddings": context})  # fmt: skip
-    cfg._attn_implementation = VARIANTS[variant]
-    torch.manual_seed(seed)
-    model = LlamaForCausalLM(cfg)
-    if variant == "key_bias":
-        for layer in model.model.layers:
-            layer.self_attn.sink_key = nn.Parameter(torch.randn(heads, hidden_size // heads) * 0.02)
-    return model
+               context: int = 128, seed: int = 0):  # fmt: skip
+    """A freshly initialised tiny family model (RMSNorm, RoPE, SwiGLU 4x wide, tied embeddings) running `variant`."""
+    spec = ModelSpec(vocab_size=vocab_size, hidden_size=hidden_size, layers=layers, heads=heads, context=context,
+                     attention=variant)  # fmt: skip
+    return family.make_model(spec, seed=seed)
 
 
 @torch.no_grad()
@@ -198,17 +116,17 @@ def probe_windows(tokens: torch.Tensor, n: int, length: int, seed: int) -> torch
 
 
 def code_digest() -> str:
-    """A hash of the code a trained checkpoint depends on: this module (attention operations, models, data), the
-    shared trainer and model configs, the torch and transformers versions and the CPU code path torch dispatches to
+    """A hash of the code a trained checkpoint depends on: this module, the shared trainer, model family, tasks and
+    configs, the torch and transformers versions and the CPU code path torch dispatches to
     (training drifts between them). Part of every cache key, so that a checkpoint trained by older code is never
     reused."""
     import transformers
 
-    from shared.lm import configs, trainer
+    from shared.lm import configs, tasks, trainer
 
     versions = f"torch {torch.__version__} transformers {transformers.__version__}"
     h = hashlib.sha256(f"{versions} cpu {torch.backends.cpu.get_cpu_capability()}".encode())
-    for source in (__file__, trainer.__file__, configs.__file__):
+    for source in (__file__, trainer.__file__, configs.__file__, family.__file__, tasks.__file__):
         h.update(Path(source).read_bytes())
     return h.hexdigest()
 
@@ -256,34 +174,6 @@ class WithPrefix(nn.Module):
         out = self.model(input_ids=torch.cat([prefix, input_ids], dim=1), **kwargs)
         out.logits = out.logits[:, 1:]
         return out
-
-
-def bigram_matrix(tokens: torch.Tensor, vocab: int, smoothing: float = 0.1) -> torch.Tensor:
-    """Row-stochastic next-token matrix `[vocab, vocab]` of a token stream (ids < vocab), add-`smoothing`."""
-    counts = torch.zeros(vocab, vocab, dtype=torch.float64)
-    counts.index_put_((tokens[:-1], tokens[1:]), torch.ones(tokens.numel() - 1, dtype=torch.float64), accumulate=True)
-    counts += smoothing
-    return counts / counts.sum(-1, keepdim=True)
-
-
-def bigram_backcopy_stream(P: torch.Tensor, triggers: list[int], chains: int, length: int, seed: int) -> torch.Tensor:
-    """Token stream of the bigram-backcopy task: each chain follows the bigram matrix `P` `[V, V]`, except that the
-    token after a trigger repeats the token before the trigger. Predicting it needs a head that attends to the
-    previous token after triggers and to nothing otherwise: under softmax "nothing" must still be somewhere.
-
-    Returns:
-        torch.Tensor: `[chains * length]` int64, the chains concatenated.
-    """
-    g = torch.Generator().manual_seed(seed)
-    is_trigger = torch.zeros(P.shape[0], dtype=torch.bool)
-    is_trigger[triggers] = True
-    x = torch.empty(chains, length, dtype=torch.long)
-    x[:, 0] = torch.multinomial(P.sum(0), chains, replacement=True, generator=g)
-    x[:, 1] = torch.multinomial(P[x[:, 0]], 1, generator=g).squeeze(1)
-    for t in range(2, length):
-        nxt = torch.multinomial(P[x[:, t - 1]], 1, generator=g).squeeze(1)
-        x[:, t] = torch.where(is_trigger[x[:, t - 1]], x[:, t - 2], nxt)
-    return x.flatten()
 
 
 def measure(model, probe: torch.Tensor, eps: float = 0.3) -> dict:

@@ -69,7 +69,9 @@ from shared import ROOT
 from shared.claims import Measurement, evaluate_claims, preregister, verdict_table
 from shared.data.loaders import load_text
 from shared.kvcache.attention import attention_maps, sink_mass
+from shared.lm.family import family_attention
 from shared.lm.pipeline import load_stream
+from shared.lm.tasks import BigramBackcopy
 from shared.lm.trainer import TrainConfig
 from shared.models import load, require
 from shared.results import start_run
@@ -116,8 +118,10 @@ torch.testing.assert_close(sig.sum(-1), torch.ones(sig.shape[:-1]))
 stub = torch.nn.Module()
 stub.sink_key = torch.randn(2, 4)
 q, k, v = torch.randn(3, 1, 2, 5, 4).unbind(0)  # [B, H, T, D] each
-out_kb, p_kb = method.key_bias_attention(stub, q, k, v, None, scaling=0.5)
-out_sm, _ = method.softmax_attention(stub, q, k, v, None, scaling=0.5)
+stub.variant = "key_bias"
+out_kb, p_kb = family_attention(stub, q, k, v, None, scaling=0.5)
+stub.variant = "softmax"
+out_sm, _ = family_attention(stub, q, k, v, None, scaling=0.5)
 torch.testing.assert_close(out_kb, out_sm * (1 - p_kb[..., 0]).transpose(1, 2).unsqueeze(-1))
 print("metric, shared sink_mass and attention operations agree")
 
@@ -163,19 +167,19 @@ zoo.round(2)
 # %% [markdown]
 # ## Training: softmax vs sigmoid without normalisation vs a learnable key bias
 # The bigram-backcopy stream is sampled from the project corpus' bigram matrix (its `VOCAB_KEEP` most frequent BPE
-# tokens; the rest share one id), with the tokens of frequency ranks `TRIGGERS` as triggers. Every model is a
-# 2-layer Llama from `shared.lm` with its attention operation swapped through transformers' `AttentionInterface`,
-# trained by the shared trainer (one model per core at a time); the sink is measured on held-out chains every
+# tokens; the rest share one id), with the tokens of frequency ranks `TRIGGERS` as triggers
+# (`shared.lm.tasks.BigramBackcopy`). Every model is a 2-layer Llama of the `shared.lm.family` whose `attention`
+# variant is the one under study, trained by the shared trainer (one model per core at a time); the sink is measured on held-out chains every
 # `MEASURE_EVERY` steps.
 
 # %%
 corpus = load_stream(BPE_DIR, "train")
 lookup = method.frequent_vocab(corpus, VOCAB_KEEP, int(corpus.max()) + 1)
-bigram = method.bigram_matrix(lookup[corpus], VOCAB_KEEP + 1)
+task = BigramBackcopy.from_tokens(lookup[corpus], VOCAB_KEEP + 1, TRIGGERS)
 bos = VOCAB_KEEP + 1  # a token id of its own, never produced by the chains
 vocab = VOCAB_KEEP + 2
-stream = method.bigram_backcopy_stream(bigram, TRIGGERS, CHAINS, CHAIN_LEN, seed=run.seeds[0])
-val = method.bigram_backcopy_stream(bigram, TRIGGERS, max(PROBE_SEQS, 64), CHAIN_LEN, seed=10_000)
+stream = task.stream(CHAINS, CHAIN_LEN, seed=run.seeds[0])
+val = task.stream(max(PROBE_SEQS, 64), CHAIN_LEN, seed=10_000)
 probe = method.probe_windows(val, PROBE_SEQS, PROBE_LEN - 1, seed=1)
 probe = torch.cat([torch.full((PROBE_SEQS, 1), bos), probe], dim=1)  # [N, T]: <bos> + 63 tokens
 size = {"hidden_size": HIDDEN, "layers": LAYERS, "heads": HEADS, "context": 2 * PROBE_LEN}

@@ -1,10 +1,12 @@
 """Tests of papers.sink_emergence_2024.method: the sink metric on hand-computed cases, the official evaluation's
-formula, the three attention operations against direct computations, and the bigram-backcopy data."""
+formula, the paper's models (the attention operations themselves are tested in tests/lm/test_family.py) and the
+training and caching around them."""
 
 import pytest
 import torch
 
 from papers.sink_emergence_2024 import method
+from shared.lm.tasks import BigramBackcopy
 
 TINY = {"hidden_size": 32, "layers": 2, "heads": 2, "context": 64}
 
@@ -55,36 +57,6 @@ def test_softmax_operation_equals_eager_attention():
         torch.testing.assert_close(ours(input_ids=ids).logits, ref(input_ids=ids).logits)
 
 
-def test_sigmoid_operation_is_unnormalised():
-    g = torch.Generator().manual_seed(2)
-    q, k, v = torch.randn(3, 2, 3, 6, 4, generator=g).unbind(0)  # [B, H, T, D]
-    stub = torch.nn.Module()
-    out, probs = method.sigmoid_attention(stub, q, k, v, None, scaling=0.5)
-    w = torch.sigmoid(q @ k.transpose(-1, -2) * 0.5) * torch.tril(torch.ones(6, 6))
-    torch.testing.assert_close(out, (w @ v).transpose(1, 2))
-    torch.testing.assert_close(probs, w / w.sum(-1, keepdim=True))
-    # the first query's only weight is sigmoid(s) < 1: no normalisation forces it to 1
-    assert (w[..., 0, 0] < 1).all()
-
-
-def test_key_bias_slot_has_zero_value():
-    g = torch.Generator().manual_seed(3)
-    q, k, v = torch.randn(3, 1, 2, 5, 4, generator=g).unbind(0)
-    stub = torch.nn.Module()
-    stub.sink_key = torch.randn(2, 4, generator=g)
-    out, probs = method.key_bias_attention(stub, q, k, v, None, scaling=0.5)
-    assert probs.shape == (1, 2, 5, 6)
-    torch.testing.assert_close(probs.sum(-1), torch.ones(1, 2, 5))
-    # every query sees the slot; query t sees real keys 0..t only
-    assert (probs[..., 0] > 0).all() and probs[0, 0, 0, 2:].abs().max() == 0
-    # direct computation: softmax over [k*; k], zero value for the slot
-    keys = torch.cat([stub.sink_key.view(1, 2, 1, 4), k], dim=2)
-    mask = torch.cat([torch.ones(5, 1, dtype=torch.bool), torch.tril(torch.ones(5, 5, dtype=torch.bool))], 1)
-    p = (q @ keys.transpose(-1, -2) * 0.5).masked_fill(~mask, float("-inf")).softmax(-1)
-    values = torch.cat([torch.zeros(1, 2, 1, 4), v], dim=2)
-    torch.testing.assert_close(out, (p @ values).transpose(1, 2))
-
-
 def test_key_bias_model_trains_its_slot():
     model = method.make_model("key_bias", 40, seed=0, **TINY)
     ids = torch.randint(0, 40, (2, 10), generator=torch.Generator().manual_seed(4))
@@ -113,20 +85,6 @@ def test_frequent_vocab_ranks_and_buckets():
     assert lut[7] == 2 and lut[9] == 2 and lut[0] == 2
 
 
-def test_bigram_backcopy_rule_and_statistics():
-    P = torch.tensor([[0.0, 1.0, 0.0], [0.5, 0.0, 0.5], [1.0, 0.0, 0.0]], dtype=torch.float64)
-    x = method.bigram_backcopy_stream(P, triggers=[1], chains=64, length=40, seed=0).view(64, 40)
-    after_trigger = x[:, 1:-1] == 1
-    # the token after a trigger copies the token before it
-    assert torch.equal(x[:, 2:][after_trigger], x[:, :-2][after_trigger])
-    # elsewhere the bigram matrix rules: 0 is always followed by 1, 2 by 0
-    prev, nxt = x[:, 1:-1][~after_trigger], x[:, 2:][~after_trigger]
-    assert (nxt[prev == 0] == 1).all() and (nxt[prev == 2] == 0).all()
-    # the estimated bigram matrix of a pure chain recovers P (smoothing aside)
-    chain = method.bigram_backcopy_stream(P, triggers=[], chains=256, length=200, seed=1)
-    torch.testing.assert_close(method.bigram_matrix(chain, 3, smoothing=0.0), P, atol=0.02, rtol=0)
-
-
 def test_sink_emerges_on_a_copy_task_with_softmax_and_not_with_sigmoid(tmp_path):
     """Regression check with fixed seeds (about 10 s): on a near-uniform bigram chain whose only structure is the
     copy after triggers, a 2-layer softmax model grows a <bos> sink head within 200 steps (12.9% = 1 of 8 heads
@@ -135,8 +93,8 @@ def test_sink_emerges_on_a_copy_task_with_softmax_and_not_with_sigmoid(tmp_path)
 
     g = torch.Generator().manual_seed(0)
     P = torch.softmax(torch.randn(64, 64, generator=g, dtype=torch.float64) * 0.3, -1)
-    stream = method.bigram_backcopy_stream(P, [0, 1, 2], 64, 512, seed=0)
-    val = method.bigram_backcopy_stream(P, [0, 1, 2], 32, 512, seed=1)
+    stream = BigramBackcopy(P, P.sum(0), [0, 1, 2]).stream(64, 512, seed=0)
+    val = BigramBackcopy(P, P.sum(0), [0, 1, 2]).stream(32, 512, seed=1)
     probe = torch.cat([torch.full((32, 1), 64), method.probe_windows(val, 32, 63, seed=2)], 1)
     cfg = TrainConfig(steps=200, batch_size=16, seq_len=63, lr=1e-2, warmup=15, seed=0, eval_every=200,
                       eval_batches=2, threads=1)  # fmt: skip
@@ -191,8 +149,8 @@ def test_parallel_training_gives_the_same_numbers():
 
     g = torch.Generator().manual_seed(0)
     P = torch.softmax(torch.randn(32, 32, generator=g, dtype=torch.float64), -1)
-    stream = method.bigram_backcopy_stream(P, [0], 16, 256, seed=0)
-    val = method.bigram_backcopy_stream(P, [0], 8, 256, seed=1)
+    stream = BigramBackcopy(P, P.sum(0), [0]).stream(16, 256, seed=0)
+    val = BigramBackcopy(P, P.sum(0), [0]).stream(8, 256, seed=1)
     probe = torch.cat([torch.full((8, 1), 32), method.probe_windows(val, 8, 31, seed=2)], 1)
     size = {"hidden_size": 32, "layers": 1, "heads": 2, "context": 64}
     jobs = [dict(variant=v, stream=stream, val=val, probe=probe, size=size, vocab_size=33, bos_id=32, measure_every=5,

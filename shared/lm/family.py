@@ -176,7 +176,8 @@ def family_attention(module, query, key, value, attention_mask, scaling, dropout
         tuple: output `[B, T, H, D]` and the attention weights `[B, H, T, S]` (row-normalised for the metric where the
         operation itself is not, as `sigmoid` and `relu`; `[B, H, T, 1 + S]` for `key_bias`, the slot first).
     """
-    state = module.family_state
+    state = getattr(module, "family_state", {})
+    position = getattr(module, "position", "rope")  # rotary phases, if any, were applied before this call
     groups = getattr(module, "num_key_value_groups", 1)
     key, value = key.repeat_interleave(groups, dim=1), value.repeat_interleave(groups, dim=1)
     if state.get("qk_embeds") is not None:  # queries and keys from the input embeddings, not the hidden state
@@ -190,7 +191,7 @@ def family_attention(module, query, key, value, attention_mask, scaling, dropout
     visible = visible_keys(T, S, query.device, state.get("bidirectional", False))
     if state.get("key_padding") is not None:
         visible = visible & state["key_padding"][:, None, None, -S:]
-    if module.position == "carope":
+    if position == "carope":
         cos, sin = _carope_phases(module, state, T, query.dtype)
         query, key = _rotate(query, cos, sin), _rotate(key, cos, sin)
     variant = module.variant
@@ -212,10 +213,10 @@ def family_attention(module, query, key, value, attention_mask, scaling, dropout
         weights = weights / weights.sum(-1, keepdim=True).clamp_min(1e-6)
         return (weights @ value).transpose(1, 2), weights
     scores = query @ key.transpose(-1, -2) * scaling  # [B, H, T, S]
-    if module.position == "alibi":
+    if position == "alibi":
         distance = (torch.arange(T, device=query.device).unsqueeze(1) + (S - T)) - torch.arange(S, device=query.device)
         scores = scores - module.alibi.to(scores.dtype).view(1, -1, 1, 1) * distance.abs()
-    elif module.position == "cope":
+    elif position == "cope":
         scores = scores + _cope_logits(module, query, key, visible)
     if record is not None:
         record["logits"] = scores.masked_fill(~visible, float("nan"))

@@ -233,3 +233,44 @@ def test_bad_spec_names_the_field():
 def test_same_seed_same_weights():
     a, b = make_model(spec(position="cope"), seed=4), make_model(spec(position="cope"), seed=4)
     assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+
+
+def stub(variant, **attrs):
+    """A bare module for calling `family_attention` directly (no model around it)."""
+    m = torch.nn.Module()
+    m.variant = variant
+    for k, v in attrs.items():
+        setattr(m, k, v)
+    return m
+
+
+def test_sigmoid_operation_is_unnormalised():
+    from shared.lm.family import family_attention
+
+    g = torch.Generator().manual_seed(2)
+    q, k, v = torch.randn(3, 2, 3, 6, 4, generator=g).unbind(0)  # [B, H, T, D]
+    out, probs = family_attention(stub("sigmoid"), q, k, v, None, scaling=0.5)
+    w = torch.sigmoid(q @ k.transpose(-1, -2) * 0.5) * torch.tril(torch.ones(6, 6))
+    torch.testing.assert_close(out, (w @ v).transpose(1, 2))
+    torch.testing.assert_close(probs, w / w.sum(-1, keepdim=True))
+    assert (w[..., 0, 0] < 1).all()  # the first query's only weight is sigmoid(s) < 1: nothing forces it to 1
+
+
+def test_key_bias_slot_has_zero_value():
+    from shared.lm.family import family_attention
+
+    g = torch.Generator().manual_seed(3)
+    q, k, v = torch.randn(3, 1, 2, 5, 4, generator=g).unbind(0)
+    sink_key = torch.randn(2, 4, generator=g)
+    out, probs = family_attention(stub("key_bias", sink_key=sink_key), q, k, v, None, scaling=0.5)
+    assert probs.shape == (1, 2, 5, 6)
+    torch.testing.assert_close(probs.sum(-1), torch.ones(1, 2, 5))
+    assert (probs[..., 0] > 0).all() and probs[0, 0, 0, 2:].abs().max() == 0  # query t sees the slot and keys 0..t
+    keys = torch.cat([sink_key.view(1, 2, 1, 4), k], dim=2)
+    mask = torch.cat([torch.ones(5, 1, dtype=torch.bool), torch.tril(torch.ones(5, 5, dtype=torch.bool))], 1)
+    p = (q @ keys.transpose(-1, -2) * 0.5).masked_fill(~mask, float("-inf")).softmax(-1)
+    values = torch.cat([torch.zeros(1, 2, 1, 4), v], dim=2)
+    torch.testing.assert_close(out, (p @ values).transpose(1, 2))
+    model = make_model(spec(attention="key_bias"))
+    model(input_ids=ids()).logits.sum().backward()
+    assert all(layer.self_attn.sink_key.grad.abs().sum() > 0 for layer in model.model.layers)

@@ -79,3 +79,14 @@ def test_min_nonneg_sum_by_hand():
     for row, b in zip(a[:20], best[:20]):
         vals = [sum(s * x for s, x in zip(sig, row.tolist())) for sig in signs]
         assert b.item() == min(v for v in vals if v >= 0)
+
+
+def test_bigram_backcopy_stream_rule_and_statistics():
+    P = torch.tensor([[0.0, 1.0, 0.0], [0.5, 0.0, 0.5], [1.0, 0.0, 0.0]], dtype=torch.float64)
+    x = tasks.BigramBackcopy(P, P.sum(0), [1]).stream(64, 40, seed=0).view(64, 40)
+    after_trigger = x[:, 1:-1] == 1
+    assert torch.equal(x[:, 2:][after_trigger], x[:, :-2][after_trigger])  # the copy after a trigger
+    prev, nxt = x[:, 1:-1][~after_trigger], x[:, 2:][~after_trigger]
+    assert (nxt[prev == 0] == 1).all() and (nxt[prev == 2] == 0).all()  # elsewhere the chain rules
+    chain = tasks.BigramBackcopy(P, P.sum(0), []).stream(256, 200, seed=1)
+    torch.testing.assert_close(tasks.bigram_matrix(chain, 3, smoothing=0.0), P, atol=0.02, rtol=0)
