@@ -1,0 +1,1 @@
+"""Deconstructing Attention: Investigating Design Principles for Effective Language Modeling (catalog id 94)."""
