@@ -39,8 +39,9 @@ from papers.dyspec_2024.claims import CLAIMS
 from papers.dyspec_2024.method import draft_prob_vs_acceptance, model_pair, proposers
 from shared.claims import Measurement, evaluate_claims, preregister, verdict_table
 from shared.results import start_run
-from shared.speculative import DynamicTree, TableLM, speculative_generate
-from shared.speculative.stats import chi_square, chi_square_power, sequence_distribution
+from shared.speculative import DynamicTree, speculative_generate
+from shared.speculative.exactness import exactness_check
+from shared.speculative.stats import chi_square
 
 run = start_run("dyspec_2024", globals(), seeds=SEEDS)
 pd.options.display.float_format = "{:.4g}".format
@@ -57,11 +58,10 @@ tree = DynamicTree(budget=8).propose(draft, 1, torch.Generator().manual_seed(0))
 assert len(tree) - 1 == 8
 for kids in tree.draws.values():
     assert len({tree.tokens[c] for c in kids}) == len(kids)
-ex_target = TableLM(3, order=2, scale=1.5, seed=7)
-ex_draft = TableLM(3, order=1, scale=1.5, seed=8, base=ex_target, mix=0.5)
-exact = sequence_distribution(ex_target, [0, 1], 3)
-# the power of the exactness test against the draft's own distribution: a precondition of the lossless claim
-power = chi_square_power(exact, sequence_distribution(ex_draft, [0, 1], 3), N_EXACT, 1e-3)
+# the exact distribution of a fixed small pair, and the power of the exactness test against the draft's own
+# distribution: a precondition of the lossless claim
+check = exactness_check(N_EXACT, alpha=1e-3)
+ex_target, ex_draft, exact, power = check.target, check.draft, check.exact, check.power
 print("dynamic tree of 8 draft tokens, siblings distinct")
 
 # %% [markdown]

@@ -41,8 +41,9 @@ from papers.rsd_2024.claims import CLAIMS
 from papers.rsd_2024.method import BUDGETS, model_pair, node_acceptance, proposers_fixed_budget, proposers_fixed_length
 from shared.claims import Measurement, evaluate_claims, preregister, verdict_table
 from shared.results import start_run
-from shared.speculative import BranchingTree, TableLM, output_distribution, speculative_generate
-from shared.speculative.stats import chi_square, chi_square_power, sequence_distribution
+from shared.speculative import BranchingTree, output_distribution, speculative_generate
+from shared.speculative.exactness import exactness_check
+from shared.speculative.stats import chi_square
 
 run = start_run("rsd_2024", globals(), seeds=SEEDS)
 pd.options.display.float_format = "{:.4g}".format
@@ -59,11 +60,10 @@ p, q = target.probs([0, 1]), draft.probs([0, 1])
 for mode in ("wor", "iid"):
     out, _ = output_distribution(p, q, K_NODE, mode, "rrs")
     assert (out - p).abs().max() < 1e-12, mode
-ex_target = TableLM(3, order=2, scale=1.5, seed=7)
-ex_draft = TableLM(3, order=1, scale=1.5, seed=8, base=ex_target, mix=0.5)
-exact = sequence_distribution(ex_target, [0, 1], 3)
-# the power of the exactness test against the draft's own distribution: a precondition of the lossless claim
-power = chi_square_power(exact, sequence_distribution(ex_draft, [0, 1], 3), N_EXACT, 1e-3)
+# the exact distribution of a fixed small pair, and the power of the exactness test against the draft's own
+# distribution: a precondition of the lossless claim
+check = exactness_check(N_EXACT, alpha=1e-3)
+ex_target, ex_draft, exact, power = check.target, check.draft, check.exact, check.power
 print("recursive rejection exact with and without replacement")
 
 # %% [markdown]

@@ -44,8 +44,9 @@ from papers.spectr_2023.claims import CLAIMS
 from papers.spectr_2023.method import model_pair, pair_acceptances
 from shared.claims import Measurement, evaluate_claims, preregister, verdict_table
 from shared.results import start_run
-from shared.speculative import IIDSequences, TableLM, output_distribution, speculative_generate
-from shared.speculative.stats import chi_square, chi_square_power, sequence_distribution
+from shared.speculative import IIDSequences, output_distribution, speculative_generate
+from shared.speculative.exactness import exactness_check
+from shared.speculative.stats import chi_square
 
 run = start_run("spectr_2023", globals(), seeds=SEEDS)
 pd.options.display.float_format = "{:.4g}".format
@@ -64,11 +65,10 @@ for rule in ("kseq", "rrs"):
     assert (out - p).abs().max() < 1e-9, rule
 row = pair_acceptances(p, q, [1])[0]
 assert abs(row["optimal"] - row["single"]) < 1e-7
-ex_target = TableLM(3, order=2, scale=1.5, seed=7)
-ex_draft = TableLM(3, order=1, scale=1.5, seed=8, base=ex_target, mix=0.5)
-exact = sequence_distribution(ex_target, [0, 1], 3)
-# the power of the exactness test against the draft's own distribution: a precondition of the lossless claim
-power = chi_square_power(exact, sequence_distribution(ex_draft, [0, 1], 3), N_EXACT, 1e-3)
+# the exact distribution of a fixed small pair, and the power of the exactness test against the draft's own
+# distribution: a precondition of the lossless claim
+check = exactness_check(N_EXACT, alpha=1e-3)
+ex_target, ex_draft, exact, power = check.target, check.draft, check.exact, check.power
 print("rules exact on a random pair; LP(k=1) equals the maximal coupling")
 
 # %% [markdown]
