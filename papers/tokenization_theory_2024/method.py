@@ -1,22 +1,30 @@
 """Rajaraman, Jiao & Ramchandran, *Toward a Theory of Tokenization in LLMs* (arXiv:2404.08335): k-th order Markov
 sources, cross-entropy per character with and without tokenization, unigram models over tokens.
 
-What is new here (tokenizers, compression and BPE training come from `shared.tokenization`):
+What is new here (tokenizers, compression and BPE training come from `shared.tokenization`; the transformer is a
+`shared.lm.family` model trained by `shared.lm.trainer`):
 - `SwitchingSource`: the binary k-th order "switching" source of Makkuva et al. (2024): the next bit differs from the
-  bit k steps back with probability `p` (from 0) or `q` (from 1); its entropy rate and stationary law in closed form;
+  bit k steps back with probability `p` (from 0) or `q` (from 1); its entropy rate and stationary law in closed form,
+  and the empirical cross-entropy of the optimal predictor (`optimal_ce`);
+- `encode_chunked`: a text encoded in fixed-size chunks;
 - `unigram_ce_per_char`: the best unigram model over a tokenizer's tokens, fitted by counting, scored in bits per
   character (the paper's Sec. 4 object);
-- `TinyLM` and `train_lm`: a small causal transformer trained on characters or on tokens, scored in bits per character.
+- `lm_spec` and `lm_train_config`: this replication's small causal transformer as a family member, and the shared trainer's
+  settings for it; `bits_per_char`: a causal LM on characters or on tokens, scored in bits per character.
 
 Deviations from the paper, on purpose:
 - the transformers are much smaller and train for seconds (default) to minutes (`full`), not hours; the claim is read
   off at the end of a fixed budget, so "fails to learn" means "fails within this budget";
+- the transformer is the shared family's Llama code path with learned positions, LayerNorm and a ReLU MLP (the
+  closest member to a pre-norm `nn.TransformerEncoder`, which the earlier private model was): its linear layers have
+  no biases, and its init is Llama's (normal, std 0.02, for the embeddings, attention projections and output layer;
+  torch's default for the ReLU MLP); training is linear warmup + cosine (the shared trainer) instead of one-cycle
+  (cosine warmup, cycled Adam beta1);
 - BPE is HF `tokenizers`' trainer on chunks of 64 characters (no pre-tokenizer); the test string is encoded in chunks
   of 256 characters, so a token never spans a chunk boundary (a negligible loss of compression);
 - the unigram model is fitted on the training split and scored on a held-out split (add-one smoothing), rather than
   being the population optimum of the theory.
 """
-
 import math
 from dataclasses import dataclass
 
@@ -24,6 +32,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from shared.lm.family import ModelSpec
+from shared.lm.trainer import TrainConfig
 from shared.tokenization import Tok
 
 
@@ -98,84 +108,41 @@ def unigram_ce_per_char(train_ids: list[int], test_ids: list[int], n_chars: int,
     return float(-logp[np.asarray(test_ids)].sum() / n_chars)
 
 
-class TinyLM(nn.Module):
-    """A pre-norm causal transformer with learned positions.
+def lm_spec(vocab: int, ctx: int = 64, dim: int = 32, layers: int = 2, heads: int = 2) -> ModelSpec:
+    """This replication's small causal transformer as a `shared.lm.family` member: learned absolute positions, pre-norm
+    LayerNorm blocks (and a final LayerNorm), a 4x ReLU MLP, an untied output layer; `dim`-wide, `layers` deep.
 
-    Args:
-        vocab (int): V. dim (int): D. layers (int), heads (int). ctx (int): T, the longest input.
+    No special tokens: the streams here are all data (the family's default `pad_token_id=0` would freeze the
+    embedding of token 0, the character "0", at zero).
     """
-
-    def __init__(self, vocab: int, dim: int = 32, layers: int = 2, heads: int = 2, ctx: int = 128):
-        super().__init__()
-        self.embed = nn.Embedding(vocab, dim)
-        self.pos = nn.Parameter(torch.zeros(ctx, dim))
-        layer = nn.TransformerEncoderLayer(dim, heads, 4 * dim, dropout=0.0, batch_first=True, norm_first=True)
-        self.blocks = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
-        self.norm = nn.LayerNorm(dim)
-        self.head = nn.Linear(dim, vocab)
-        nn.init.normal_(self.pos, std=0.02)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x `[B, T]` int64 -> logits `[B, T, V]`."""
-        T = x.shape[1]
-        mask = nn.Transformer.generate_square_subsequent_mask(T)
-        h = self.blocks(self.embed(x) + self.pos[:T], mask=mask, is_causal=True)
-        return self.head(self.norm(h))
+    return ModelSpec(vocab_size=vocab, hidden_size=dim, layers=layers, heads=heads, mlp_ratio=4, context=ctx,
+                     position="learned", norm="layer", mlp="relu", tie_embeddings=False,
+                     special_ids={"bos_token_id": None, "eos_token_id": None, "pad_token_id": None})  # fmt: skip
 
 
-def train_lm(train_ids: np.ndarray, test_ids: np.ndarray, test_chars: int, vocab: int, steps: int, seed: int,
-             ctx: int = 64, batch: int = 32, dim: int = 32, layers: int = 2, lr: float = 3e-3,
-             eval_every: int = 0) -> tuple[float, list[dict]]:  # fmt: skip
-    """Train a `TinyLM` on windows of a token (or character) stream; score it in bits per character.
-
-    Args:
-        train_ids, test_ids (np.ndarray): `[N]` int64 streams. test_chars (int): characters `test_ids` spell.
-        steps (int): AdamW steps (cosine decay). eval_every (int): log the test score every so many steps (0: never).
-
-    Returns:
-        tuple[float, list[dict]]: final test bits per character, and the `{"step", "bits_per_char"}` log.
-    """
-    # d = 32 matrices are far too small to split across threads: one thread is faster, and immune to the stalls of
-    # oversubscribed cores (restored afterwards)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return _train_lm(train_ids, test_ids, test_chars, vocab, steps, seed, ctx, batch, dim, layers, lr, eval_every)
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _train_lm(train_ids, test_ids, test_chars, vocab, steps, seed, ctx, batch, dim, layers, lr, eval_every):
-    g = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
-    model = TinyLM(vocab, dim, layers, 2, ctx)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
-    data = torch.as_tensor(train_ids, dtype=torch.long)
-    log = []
-    for step in range(1, steps + 1):
-        starts = torch.randint(0, len(data) - ctx - 1, (batch,), generator=g)
-        x = torch.stack([data[s : s + ctx + 1] for s in starts.tolist()])  # [B, T + 1]
-        loss = nn.functional.cross_entropy(model(x[:, :-1]).reshape(-1, vocab), x[:, 1:].reshape(-1))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-        if eval_every and (step % eval_every == 0 or step == steps):
-            log.append({"step": step, "bits_per_char": evaluate(model, test_ids, test_chars, ctx)})
-    final = log[-1]["bits_per_char"] if log else evaluate(model, test_ids, test_chars, ctx)
-    return final, log
+def lm_train_config(steps: int, batch: int, ctx: int, lr: float, seed: int) -> TrainConfig:
+    """The shared trainer's settings closest to the one-cycle AdamW recipe of the paper's transformers (and of the
+    earlier private loop): linear warmup over the first 10% of the steps (one-cycle's `pct_start=0.1`), then cosine
+    decay to zero (one-cycle ends at lr / 2.5e5), no weight decay, torch's AdamW betas (0.9, 0.999), no gradient
+    clipping, one thread (d = 32 matrices are far too small to split across threads)."""
+    return TrainConfig(steps=steps, batch_size=batch, seq_len=ctx, lr=lr, warmup=max(1, round(0.1 * steps)),
+                       min_lr_ratio=0.0, weight_decay=0.0, betas=(0.9, 0.999), grad_clip=math.inf, seed=seed,
+                       threads=1, eval_every=steps, log_every=steps)  # fmt: skip
 
 
 @torch.no_grad()
-def evaluate(model: TinyLM, ids: np.ndarray, n_chars: int, ctx: int) -> float:
-    """Bits per character over non-overlapping windows of `ids` (each window predicts its tokens 2..T+1);
-    the characters are prorated to the tokens scored."""
+def bits_per_char(model, ids: np.ndarray, n_chars: int, ctx: int) -> float:
+    """Bits per character of a causal LM (anything returning `.logits`) over non-overlapping windows of `ids` (each
+    window predicts its tokens 2..T+1); the characters are prorated to the tokens scored."""
+    was_training = model.training
+    model.eval()
     data = torch.as_tensor(ids, dtype=torch.long)
     n_win = (len(data) - 1) // ctx
     x = data[: n_win * ctx + 1]
     inp = x[:-1].reshape(n_win, ctx)
     tgt = x[1:].reshape(n_win, ctx)
-    nll = nn.functional.cross_entropy(model(inp).reshape(-1, model.head.out_features), tgt.reshape(-1), reduction="sum")
+    logits = model(input_ids=inp).logits
+    nll = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), tgt.reshape(-1), reduction="sum")
+    model.train(was_training)
     scored = n_win * ctx
     return float(nll / math.log(2) / (n_chars * scored / len(data)))

@@ -1,4 +1,5 @@
-"""Tests of the switching source, the unigram-over-tokens score and the tiny transformer."""
+"""Tests of the switching source, the unigram-over-tokens score, and the transformer's spec, training settings and
+per-character score (the family model and the trainer themselves are tested in tests/lm)."""
 
 import math
 
@@ -8,14 +9,17 @@ import torch
 
 from papers.tokenization_theory_2024.method import (
     SwitchingSource,
-    TinyLM,
     binary_entropy,
+    bits_per_char,
     chunks,
     encode_chunked,
-    evaluate,
+    lm_spec,
+    lm_train_config,
     to_text,
     unigram_ce_per_char,
 )
+from shared.lm.family import make_model
+from shared.lm.trainer import lr_at
 from shared.tokenization import train
 
 
@@ -58,17 +62,26 @@ def test_bpe_on_the_source_compresses_and_round_trips():
     assert 10_000 / len(ids) > 4  # 64 tokens compress this source more than 4x
 
 
-def test_tiny_lm_is_causal_and_evaluate_is_a_per_char_log_loss():
-    torch.manual_seed(0)
-    model = TinyLM(5, dim=16, layers=1, heads=2, ctx=16).eval()
-    x = torch.randint(0, 5, (2, 16))
+def test_lm_is_causal_with_every_token_trainable_and_bits_per_char_is_a_per_char_log_loss():
+    model = make_model(lm_spec(5, ctx=16, dim=16, layers=1), seed=0).eval()
+    assert model.model.embed_tokens.padding_idx is None  # token 0 (the character "0") is data, not padding
+    assert not any(n.endswith(".bias") for n, _ in model.named_parameters() if "norm" not in n)
+    x = torch.randint(0, 5, (2, 16), generator=torch.Generator().manual_seed(0))
     y = x.clone()
     y[:, 10:] = (y[:, 10:] + 1) % 5
     with torch.no_grad():
-        torch.testing.assert_close(model(x)[:, :10], model(y)[:, :10])
-    # an untrained head outputs near-uniform logits: about log2(5) bits per token, 1 token per char
+        torch.testing.assert_close(model(input_ids=x).logits[:, :10], model(input_ids=y).logits[:, :10])
+    # a zero output layer gives uniform logits: log2(5) bits per token, 1 token per char
     with torch.no_grad():
-        for p in model.head.parameters():
-            p.zero_()
+        model.lm_head.weight.zero_()
     ids = np.random.default_rng(0).integers(0, 5, 1000)
-    assert evaluate(model, ids, 1000, 16) == pytest.approx(math.log2(5), rel=1e-5)
+    assert bits_per_char(model, ids, 1000, 16) == pytest.approx(math.log2(5), rel=1e-5)
+    # 2 characters per token: half the bits per character
+    assert bits_per_char(model, ids, 2000, 16) == pytest.approx(math.log2(5) / 2, rel=1e-5)
+
+
+def test_train_config_is_the_one_cycle_equivalent():
+    cfg = lm_train_config(200, 16, 64, 3e-3, seed=4)
+    assert (cfg.warmup, cfg.weight_decay, cfg.min_lr_ratio, cfg.threads, cfg.seed) == (20, 0.0, 0.0, 1, 4)
+    assert max(lr_at(s, cfg) for s in range(200)) == pytest.approx(3e-3)
+    assert lr_at(0, cfg) < 2e-4 and lr_at(199, cfg) < 1e-6  # starts low, ends at ~0 as one-cycle does

@@ -11,8 +11,9 @@
 #    characters cannot (Sec. 4, Thm. 4.1 for LZW and the BPE analysis of Sec. 4.2).
 #
 # **Replicated here:** all three, scaled down: the source of Makkuva et al. with k = 2 and flip probabilities
-# p = q = 0.8 (entropy rate 0.722 bits/char, unigram entropy 1 bit), a 2-layer d = 32 transformer trained for 200
-# steps on characters and on the tokens of a 64-token BPE (3 seeds), and count-fitted unigram models over BPE
+# p = q = 0.8 (entropy rate 0.722 bits/char, unigram entropy 1 bit), a 2-layer d = 32 transformer (the shared
+# `shared.lm.family` model with learned positions, LayerNorm and a ReLU MLP, trained by the shared trainer) trained for
+# 200 steps on characters and on the tokens of a 64-token BPE (10 seeds), and count-fitted unigram models over BPE
 # dictionaries of 2 to 512 tokens, on 100k training characters. The `full` profile trains 1,500 steps of 32 windows on
 # 10x more data with 5 seeds.
 # **Not replicated:** the LZW dictionary of the proofs (BPE only, the tokenizer the paper also analyses), the
@@ -36,7 +37,7 @@ BATCH = 16  # windows per step
 CTX = 64  # window length in tokens (characters for the character model)
 DIM = 32  # transformer width
 LAYERS = 2  # transformer layers
-LR = 0.003  # peak learning rate (one-cycle schedule)
+LR = 0.003  # peak learning rate (linear warmup over 10% of the steps, then cosine decay to 0)
 EVAL_EVERY = 50  # steps between test evaluations on the learning curve
 
 # %%
@@ -45,15 +46,21 @@ import numpy as np
 import pandas as pd
 
 from papers.tokenization_theory_2024.claims import CLAIMS
+import torch
+
 from papers.tokenization_theory_2024.method import (
     SwitchingSource,
+    bits_per_char,
     chunks,
     encode_chunked,
+    lm_spec,
+    lm_train_config,
     to_text,
-    train_lm,
     unigram_ce_per_char,
 )
 from shared.claims import Measurement, evaluate_claims, preregister, verdict_table
+from shared.lm import trainer
+from shared.lm.family import make_model
 from shared.results import start_run
 from shared.tokenization import train
 
@@ -86,7 +93,10 @@ print("sanity checks passed: closed-form entropy rate matches the true law's log
 # ## Experiment
 # Per seed: a fresh training and test sample; BPE dictionaries of every size trained on the training sample; the
 # unigram model over each dictionary's tokens fitted by counting; then the same transformer trained on characters
-# and on the `LM_VOCAB`-token BPE stream, with a learning curve on the test sample.
+# and on the `LM_VOCAB`-token BPE stream, with a learning curve on the test sample. The transformer is a
+# `shared.lm.family` model (learned positions, pre-norm LayerNorm, ReLU MLP, untied output layer: `method.lm_spec`)
+# trained by the shared trainer (`shared.lm.trainer.train`, settings in `method.lm_train_config`), the same seed for
+# the initialisation and the training windows.
 
 # %%
 uni_rows, lm_rows, curves = [], [], []
@@ -101,12 +111,20 @@ for seed in SEEDS:
         if v in DICT_SIZES:
             uni_rows.append({"seed": seed, "dict_size": v, "chars_per_token": len(te) / len(b),
                              "unigram_bits_per_char": unigram_ce_per_char(a, b, len(te), tok.vocab_size)})  # fmt: skip
-    for model, v in (("characters", 2), (f"BPE-{LM_VOCAB}", LM_VOCAB)):
+    for name, v in (("characters", 2), (f"BPE-{LM_VOCAB}", LM_VOCAB)):
         a, b, vocab = streams[v]
-        final, log = train_lm(a, b, len(te), vocab, STEPS, seed, ctx=CTX, batch=BATCH, dim=DIM, layers=LAYERS, lr=LR,
-                              eval_every=EVAL_EVERY)  # fmt: skip
-        lm_rows.append({"seed": seed, "model": model, "bits_per_char": final})
-        curves += [{"seed": seed, "model": model, **r} for r in log]
+        model = make_model(lm_spec(vocab, ctx=CTX, dim=DIM, layers=LAYERS), seed)
+
+        def learning_curve(step, row, model=model, b=b, name=name, n_chars=len(te)):
+            if step % EVAL_EVERY == 0 and step < STEPS:
+                curves.append({"seed": seed, "model": name, "step": step,
+                               "bits_per_char": bits_per_char(model, b, n_chars, CTX)})  # fmt: skip
+
+        trainer.train(model, torch.as_tensor(a, dtype=torch.long), lm_train_config(STEPS, BATCH, CTX, LR, seed),
+                      callback=learning_curve, log=None)  # fmt: skip
+        final = bits_per_char(model, b, len(te), CTX)
+        lm_rows.append({"seed": seed, "model": name, "bits_per_char": final})
+        curves.append({"seed": seed, "model": name, "step": STEPS, "bits_per_char": final})
 
 unigram = pd.DataFrame(uni_rows)
 lms = pd.DataFrame(lm_rows)
