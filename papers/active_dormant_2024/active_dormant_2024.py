@@ -49,15 +49,11 @@ import torch
 from scipy import stats
 
 from papers.active_dormant_2024.claims import CLAIMS
-from papers.active_dormant_2024.method import (
-    BigramBackcopy,
-    TrainConfig,
-    extreme_token_stats,
-    split_loss,
-    train_bb,
-)
+from papers.active_dormant_2024.method import BBConfig, extreme_token_stats, split_loss, train_bb
 from shared.claims import Measurement, evaluate_claims, preregister, verdict_table
 from shared.data.loaders import data_path, read_jsonl
+from shared.lm.family import trace
+from shared.lm.tasks import BigramBackcopy
 from shared.results import start_run
 
 run = start_run("active_dormant_2024", globals(), seeds=SEEDS)
@@ -80,16 +76,14 @@ body = probe[:, 1:]
 trig = task.is_trigger(body[:, 1:-1])
 assert torch.equal(body[:, 2:][trig], body[:, :-2][trig]), "a copy follows every trigger"
 assert (task.transition[body[:, 1:-1][~trig], body[:, 2:][~trig]] > 0).all(), "bigram steps elsewhere"
-untrained, hist0 = train_bb(task, TrainConfig(dim=DIM, length=LENGTH, steps=0), seed=0, probe=probe)
-assert abs(hist0[0]["loss"] - np.log(task.vocab_size)) < 0.5
-traces = []
-with torch.no_grad():
-    untrained(probe[:, :-1], traces)
+untrained, hist0 = train_bb(task, BBConfig(dim=DIM, length=LENGTH, steps=0), seed=0, probe=probe)
+assert abs(hist0[0]["loss"] - np.log(task.vocab + 1)) < 0.5
+traces = trace(untrained, probe[:, :-1])
 torch.testing.assert_close(traces[0]["weights"].sum(-1), torch.ones(PROBE, 1, LENGTH))
 print("probe sequences follow the BB rules; untrained model: attention rows sum to 1, loss near log V")
 
 # %%
-print(f"vocabulary {task.vocab_size} (with BOS), triggers {[task.itos[i] for i in task.triggers]}, "
+print(f"vocabulary {task.vocab + 1} (with BOS), triggers {[task.itos[i] for i in task.triggers]}, "
       f"trigger share of positions {task.is_trigger(probe[:, 1:-1]).float().mean():.3f}, "
       f"bigram optimum {split_loss(untrained, task, probe)['bigram_optimum']:.3f} nats")  # fmt: skip
 
@@ -102,14 +96,14 @@ print(f"vocabulary {task.vocab_size} (with BOS), triggers {[task.itos[i] for i i
 
 # %%
 configs = {
-    "1L softmax Adam": TrainConfig(layers=1, dim=DIM, length=LENGTH, batch=BATCH, steps=STEPS_1L, lr=LR,
-                                   log_every=LOG_EVERY),
-    "1L ReLU Adam": TrainConfig(layers=1, dim=DIM, length=LENGTH, batch=BATCH, steps=STEPS_1L, lr=LR,
-                                attention="relu", log_every=STEPS_1L),
-    "3L softmax Adam": TrainConfig(layers=3, dim=DIM, length=LENGTH, batch=BATCH, steps=STEPS_3L, lr=LR,
-                                   log_every=STEPS_3L),
-    "3L softmax SGD": TrainConfig(layers=3, dim=DIM, length=LENGTH, batch=BATCH, steps=STEPS_3L, lr=SGD_LR,
-                                  optimizer="sgd", log_every=STEPS_3L),
+    "1L softmax Adam": BBConfig(layers=1, dim=DIM, length=LENGTH, batch=BATCH, steps=STEPS_1L, lr=LR,
+                                log_every=LOG_EVERY),
+    "1L ReLU Adam": BBConfig(layers=1, dim=DIM, length=LENGTH, batch=BATCH, steps=STEPS_1L, lr=LR,
+                             attention="relu", log_every=STEPS_1L),
+    "3L softmax Adam": BBConfig(layers=3, dim=DIM, length=LENGTH, batch=BATCH, steps=STEPS_3L, lr=LR,
+                                log_every=STEPS_3L),
+    "3L softmax SGD": BBConfig(layers=3, dim=DIM, length=LENGTH, batch=BATCH, steps=STEPS_3L, lr=SGD_LR,
+                               optimizer="sgd", log_every=STEPS_3L),
 }  # fmt: skip
 torch.set_num_threads(1)  # models this small train fastest on one thread, and then no runner setting moves a digit
 rows, dynamics, models = [], [], {}
@@ -181,9 +175,7 @@ pd.DataFrame({"sink (1L)": one.sink_nontrigger, "copy (1L)": one.prev_trigger, "
 fig, axes = plt.subplots(1, 3, figsize=(17, 5))
 ax = axes[0]
 seq = probe[0, :-1]
-traces = []
-with torch.no_grad():
-    models["1L softmax Adam", SEEDS[0]](seq.view(1, -1), traces)
+traces = trace(models["1L softmax Adam", SEEDS[0]], seq.view(1, -1))
 ax.imshow(traces[0]["weights"][0, 0].numpy(), cmap="viridis", vmin=0, vmax=1)
 labels = ["BOS" if int(t) == task.bos else repr(task.itos[int(t)])[1:-1] for t in seq]
 ax.set_xticks(range(len(seq)), labels, fontsize=6, rotation=90)

@@ -1,19 +1,13 @@
-"""Tests of the Bigram-Backcopy task, the inspectable transformer and the extreme-token statistics."""
+"""Tests of the paper's Bigram-Backcopy setting on the shared engine: the task's known answers, the extreme-token
+statistics on a planted sink in a family model, and training through the shared trainer."""
 
 import math
 
 import pytest
 import torch
 
-from papers.active_dormant_2024.method import (
-    Attention,
-    BBTransformer,
-    BigramBackcopy,
-    TrainConfig,
-    extreme_token_stats,
-    split_loss,
-    train_bb,
-)
+from papers.active_dormant_2024.method import BBConfig, extreme_token_stats, make_model, split_loss, train_bb
+from shared.lm.tasks import BigramBackcopy
 
 TEXT = "the cat sat on the mat. a hat that is flat: the end.\n" * 20
 
@@ -30,7 +24,7 @@ def test_bigram_estimate_and_triggers(task):
     h, e = task.itos.index("h"), task.itos.index("e")
     # after 'h' the text always continues with 'e' or 'a'
     assert task.transition[h, e] > 0.5 and task.transition[h].count_nonzero() == 2
-    assert task.bos == len(task.itos) and task.vocab_size == len(task.itos) + 1
+    assert task.bos == len(task.itos) == task.vocab
 
 
 def test_samples_follow_the_bb_rules(task):
@@ -51,55 +45,45 @@ def test_sampled_bigram_frequencies_match_the_chain(task):
     # a statistical check on the most frequent non-trigger character's row: each frequency within 4 standard errors
     seq = task.sample(400, 60, torch.Generator().manual_seed(1))
     x, y = seq[:, 1:-1].flatten(), seq[:, 2:].flatten()
-    counts = torch.bincount(x[~task.is_trigger(x) & (x != task.bos)], minlength=task.vocab_size)
+    counts = torch.bincount(x[~task.is_trigger(x) & (x != task.bos)], minlength=task.vocab + 1)
     h = int(counts.argmax())
     nxt = y[x == h]
     p = task.transition[h]
-    freq = torch.bincount(nxt, minlength=task.vocab_size)[: len(p)].double() / len(nxt)
+    freq = torch.bincount(nxt, minlength=task.vocab + 1)[: len(p)].double() / len(nxt)
     se = (p * (1 - p) / len(nxt)).sqrt()
     assert len(nxt) > 1000 and ((freq - p).abs() <= 4 * se + 1e-12).all()
 
 
-def _naive_attention(attn: Attention, x: torch.Tensor) -> torch.Tensor:
-    # one query at a time, only the keys it can see: the textbook definition
-    t, out = x.shape[1], []
-    q, k, v = attn.wq(x), attn.wk(x), attn.wv(x)
-    for i in range(t):
-        s = q[:, i : i + 1] @ k[:, : i + 1].transpose(1, 2) / math.sqrt(attn.head_dim)  # [B, 1, i+1]
-        w = s.softmax(-1) if attn.kind == "softmax" else torch.relu(s) / (i + 1)
-        out.append(w @ v[:, : i + 1])
-    return attn.wo(torch.cat(out, 1))
-
-
-@pytest.mark.parametrize("kind", ["softmax", "relu"])
-def test_attention_matches_the_per_query_definition(kind):
-    torch.manual_seed(0)
-    attn = Attention(16, 1, kind).double()
-    x = torch.randn(3, 9, 16, dtype=torch.float64)
-    trace = {}
-    torch.testing.assert_close(attn(x, trace), _naive_attention(attn, x))
-    w = trace["weights"][:, 0]
-    assert (w.triu(1) == 0).all(), "causal"
-    if kind == "softmax":
-        torch.testing.assert_close(w.sum(-1), torch.ones(3, 9, dtype=torch.float64))
+def test_model_is_the_papers_architecture(task):
+    cfg = BBConfig(layers=2, dim=16, length=12)
+    model = make_model(task, cfg, seed=0)
+    spec = model.spec
+    assert (spec.vocab_size, spec.hidden_size, spec.layers, spec.heads, spec.context) == (task.vocab + 1, 16, 2, 1, 13)
+    assert (spec.position, spec.norm, spec.mlp, spec.tie_embeddings) == ("learned", "layer", "relu", False)
+    assert model.lm_head.weight.data_ptr() != model.model.embed_tokens.weight.data_ptr(), "untied readout"
+    relu = make_model(task, BBConfig(layers=1, dim=16, length=12, attention="relu"), seed=0)
+    assert relu.spec.per_layer() == ("relu",)
 
 
 def _planted_model(task, head_on_bos: bool):
-    """A 1-layer model whose head attends to BOS with logit 20 (or uniformly) and whose BOS value state is zero."""
-    model = BBTransformer(task.vocab_size, 8, 1, max_len=16)
-    attn = model.blocks[0].attn
+    """A 1-layer family model whose head attends to BOS with a large logit (or uniformly) and whose values ignore the
+    BOS flag; attention output and MLP are zero, so the residual after the block is the input."""
+    model = make_model(task, BBConfig(layers=1, dim=8, length=15), seed=0)
+    layer = model.model.layers[0]
+    attn = layer.self_attn
     with torch.no_grad():
         for p in model.parameters():
             p.zero_()
-        model.blocks[0].ln1.weight.fill_(1.0)
+        layer.input_layernorm.weight.fill_(1.0)
         # residual coordinate 0 flags BOS, coordinate 1 is a constant; LayerNorm keeps them apart
-        model.tok.weight[:, 1] = 1.0
-        model.tok.weight[task.bos, 0] = 5.0
-        model.tok.weight[: task.bos, 2:] = torch.randn(task.bos, 6, generator=torch.Generator().manual_seed(0))
+        emb = model.model.embed_tokens.weight
+        emb[:, 1] = 1.0
+        emb[task.bos, 0] = 5.0
+        emb[: task.bos, 2:] = torch.randn(task.bos, 6, generator=torch.Generator().manual_seed(0))
         if head_on_bos:
-            attn.wq.weight[0, 1] = 20.0  # query: constant
-            attn.wk.weight[0, 0] = 1.0  # key: BOS flag
-        attn.wv.weight[1:, 2:] = torch.eye(7, 6)  # values ignore coordinates 0 and 1
+            attn.q_proj.weight[0, 1] = 20.0  # query: constant
+            attn.k_proj.weight[0, 0] = 1.0  # key: BOS flag
+        attn.v_proj.weight[1:, 2:] = torch.eye(7, 6)  # values ignore coordinates 0 and 1
     return model
 
 
@@ -110,34 +94,52 @@ def test_stats_on_a_planted_sink(task):
     assert sink["sink_nontrigger"] > 0.99 and sink["sink_share_nontrigger"] > 0.99 and sink["logit_gap"] > 10
     # uniform attention over i + 1 keys puts 1 / (i + 1) on BOS, and the logit gap is 0
     assert flat["sink_nontrigger"] < 0.5 and abs(flat["logit_gap"]) < 1e-6
-    assert 0.0 <= sink["prev_trigger"] <= 1.0
+    positions = torch.arange(1, tokens.shape[1]).expand_as(tokens[:, 1:])
+    mask = task.is_trigger(tokens)[:, 1:]
+    assert flat["sink_nontrigger"] == pytest.approx((1.0 / (positions[~mask] + 1)).mean().item(), rel=1e-5)
+    assert flat["prev_trigger"] == pytest.approx((1.0 / (positions[mask] + 1)).mean().item(), rel=1e-5)
     # the norm ratios, recomputed by hand from the block's pieces
     model = _planted_model(task, True)
-    block = model.blocks[0]
+    layer = model.model.layers[0]
     with torch.no_grad():
-        h0 = model.tok(tokens) + model.pos(torch.arange(tokens.shape[1]))
-        v = block.attn.wv(block.ln1(h0)).norm(dim=-1)
-        h1 = block(h0).norm(dim=-1)
-    assert sink["value_ratio"] == pytest.approx((v[:, 0].mean() / v[:, 1:].mean()).item(), rel=1e-5)
+        h0 = model.model.embed_tokens(tokens) + model.position_table(torch.arange(tokens.shape[1]))
+        v = layer.self_attn.v_proj(layer.input_layernorm(h0)).norm(dim=-1)
+        h1 = h0.norm(dim=-1)  # attention output and MLP are zero
+    assert sink["value_ratio"] == pytest.approx((v[:, 0].mean() / v[:, 1:].mean()).item(), abs=1e-6)
     assert sink["residual_ratio"] == pytest.approx((h1[:, 0].mean() / h1[:, 1:].median()).item(), rel=1e-5)
 
 
+def test_relu_rows_need_not_sum_to_one(task):
+    """ReLU attention with every logit negative gives zero weight everywhere: no sink share, no NaN."""
+    model = _planted_model(task, True)
+    relu = make_model(task, BBConfig(layers=1, dim=8, length=15, attention="relu"), seed=0)
+    relu.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        relu.model.layers[0].self_attn.q_proj.weight[0, 1] = -20.0  # BOS logit very negative, others 0
+    tokens = task.sample(8, 15, torch.Generator().manual_seed(2))[:, :-1]
+    stats = extreme_token_stats(relu, task, tokens)[0]
+    assert stats["sink_nontrigger"] == 0 and stats["sink_share_nontrigger"] == 0 and stats["logit_gap"] < -10
+
+
 def test_training_learns_the_copy_and_logs_dynamics(task):
-    cfg = TrainConfig(dim=32, length=24, batch=32, steps=150, lr=1e-2, log_every=50)
+    cfg = BBConfig(dim=32, length=24, batch=32, steps=150, lr=1e-2, log_every=50)
     probe = task.sample(32, 24, torch.Generator().manual_seed(3))
     model, hist = train_bb(task, cfg, seed=0, probe=probe)
     assert [r["step"] for r in hist] == [0, 50, 100, 150]
     assert hist[-1]["loss"] < hist[0]["loss"] - 1.0
+    assert hist[0]["loss"] == pytest.approx(math.log(task.vocab + 1), abs=0.5), "untrained: near log V"
     losses = split_loss(model, task, probe)
     # copying is learnable to near zero loss; an untrained model sits near log V
-    assert losses["copy_loss"] < 0.5 * math.log(task.vocab_size)
+    assert losses["copy_loss"] < 0.5 * math.log(task.vocab + 1)
     assert losses["bigram_loss"] >= losses["bigram_optimum"] - 0.2
+    again, hist2 = train_bb(task, cfg, seed=0, probe=probe)
+    assert hist2 == hist, "the same seed gives the same run"
 
 
 def test_relu_model_and_sgd_run():
     task = BigramBackcopy.from_text(TEXT, k=2)
-    cfg = TrainConfig(dim=16, length=12, batch=8, steps=5, lr=1e-2, optimizer="sgd", attention="relu")
+    cfg = BBConfig(dim=16, length=12, batch=8, steps=5, lr=1e-2, optimizer="sgd", attention="relu")
     model, hist = train_bb(task, cfg, seed=0, probe=task.sample(4, 12, torch.Generator().manual_seed(0)))
     assert len(hist) == 2 and all(math.isfinite(v) for r in hist for v in r.values())
     with pytest.raises(ValueError):
-        train_bb(task, TrainConfig(steps=1, optimizer="lion"), seed=0)
+        train_bb(task, BBConfig(steps=1, optimizer="lion"), seed=0)
