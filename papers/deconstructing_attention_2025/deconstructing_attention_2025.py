@@ -273,4 +273,11 @@ record = run.finish(claim_results)
 # (`cooperation-static-copy`: *inconclusive*). List recall failed the same way in a pilot. A decisive test needs
 # models that copy in context: deeper or wider models, or one to two orders of magnitude more training tokens.
 #
-# **Stability.** See the README (other seeds, 5-9, retrained).
+# **Stability (seeds 5-9, 45 more models trained the same way).** Six verdicts held; three moved, all through the
+# hybrid-MLP control. `hybrid-static-on-par` went from *reproduced* to *inconclusive* (ratio 1.006 [1.000, 1.015],
+# still inside the band, but the margin over (none, softmax) was -0.007 [-0.033, 0.006]); `hybrid-linear-on-par`
+# from *inconclusive* to *not reproduced* (margin -0.009 [-0.015, -0.002]: the control did as well);
+# `hybrid-nonapx-on-par` stayed *inconclusive*. The loss ratios of all three hybrids (1.002-1.008) and every uniform
+# share moved by less than 0.02. The firm finding is therefore that the hybrids are on par with standard attention; whether
+# their relaxed layer adds anything beyond a layer that mixes nothing is not settled in a 2-layer model, where the
+# paper's gap between the hybrid MLP (ppl 45.8) and the other hybrids (38.5-39.4) does not appear.
