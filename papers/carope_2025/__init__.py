@@ -1,0 +1,1 @@
+"""Context-aware Rotary Position Embedding (catalog id 90)."""
