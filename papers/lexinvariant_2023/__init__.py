@@ -1,0 +1,1 @@
+"""Lexinvariant Language Models (catalog id 25)."""
