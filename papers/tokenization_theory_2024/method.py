@@ -9,8 +9,8 @@ What is new here (tokenizers, compression and BPE training come from `shared.tok
 - `encode_chunked`: a text encoded in fixed-size chunks;
 - `unigram_ce_per_char`: the best unigram model over a tokenizer's tokens, fitted by counting, scored in bits per
   character (the paper's Sec. 4 object);
-- `lm_spec` and `lm_train_config`: this replication's small causal transformer as a family member, and the shared trainer's
-  settings for it; `bits_per_char`: a causal LM on characters or on tokens, scored in bits per character.
+- `lm_spec` and `lm_train_config`: this replication's small causal transformer as a family member, and the shared
+  trainer's settings for it; `bits_per_char`: a causal LM on characters or on tokens, scored in bits per character.
 
 Deviations from the paper, on purpose:
 - the transformers are much smaller and train for seconds (default) to minutes (`full`), not hours; the claim is read
@@ -25,6 +25,7 @@ Deviations from the paper, on purpose:
 - the unigram model is fitted on the training split and scored on a held-out split (add-one smoothing), rather than
   being the population optimum of the theory.
 """
+
 import math
 from dataclasses import dataclass
 
