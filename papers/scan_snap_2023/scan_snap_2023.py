@@ -1,0 +1,205 @@
+# %% [markdown]
+# # Scan and Snap (arXiv 2305.16380): a 1-layer transformer's attention scans towards distinct tokens, then snaps
+#
+# Tian, Wang, Chen & Du, *Scan and Snap: Understanding Training Dynamics and Token Composition in 1-layer
+# Transformer* (NeurIPS 2023, arXiv:2305.16380v4), catalog id 115. The paper proves, for one self-attention layer plus
+# a decoder trained by SGD on next-token prediction without positional encoding, that (1) attention starts uniform
+# and moves to the *distinct* key tokens of the next token and away from *common* tokens shared by all next tokens;
+# (2) among distinct tokens it drops weight in the order of low to high co-occurrence P(l | n); (3) this does not end
+# in winner-takes-all but decelerates in a phase transition (the *snap*) whose timing and resulting sparsity the two
+# learning rates control (eta_Y for the decoder, eta_Z for the attention logits).
+#
+# **Replicated here (scaled-down):** the paper's data model (`shared.lm.tasks.KeyTokenModel`: 4 next tokens sharing
+# one query token, 4 distinct tokens each with P(l | n) = 0.4, 0.3, 0.2, 0.1 of their mass, 8 common tokens with 80%
+# of the mass, 32 context tokens), a 1-layer, 1-head family model without positional encoding, Z(0) = 0, frozen
+# embeddings, plain SGD at constant learning rates with eta_Y/eta_Z in {4, 8, 16} at a fixed eta_Z = 0.05; 5 seeds.
+# **Trivial control:** the same runs with the next token drawn independently of the context (shuffled labels).
+# **Not replicated:** the proofs themselves, and the WikiText experiments (no WikiText offline; see the README).
+#
+# The claims and their verdict rules are fixed in `claims.py` (shown by the setup cell) before anything is measured.
+
+# %% tags=["parameters"]
+PROFILE = "default"  # the params/<profile>.yaml that overrides these values
+SEEDS = [0, 1, 2, 3, 4]  # training seeds: the units of every claim
+CLASSES = 4  # next tokens K (all share one query token)
+DISTINCT_PROBS = [0.4, 0.3, 0.2, 0.1]  # relative P(l | n) of each class's distinct tokens
+COMMON = 8  # common tokens, shared by every class
+COMMON_MASS = 0.8  # share of the context drawn from the common tokens
+LENGTH = 32  # context tokens before the query
+HIDDEN = 32  # model width d (one head)
+MLP_RATIO = 1  # width of the family's MLP, in multiples of d
+ETA_Z = 0.05  # SGD learning rate of the attention logits (query and key projections)
+RATIOS = [4, 8, 16]  # eta_Y / eta_Z: the decoder's learning rate in multiples of ETA_Z
+REF_RATIO = 8  # the ratio at which the scan claims are measured (decoder faster, the paper's assumption (c))
+STEPS = 800  # SGD steps per model
+BATCH = 32  # sequences per step
+PROBE_SEQS = 128  # fixed probe sequences for the attention statistics
+EVERY = 20  # steps between attention probes
+SNAP_FRAC = 0.1  # the snap step: first probe within this fraction of the total entropy drop from the final value
+THREADS = 1  # torch threads of the training loop
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from papers.scan_snap_2023 import method
+from papers.scan_snap_2023.claims import CLAIMS
+from shared.claims import Measurement, evaluate_claims, preregister, verdict_table
+from shared.lm.tasks import KeyTokenModel
+from shared.results import start_run
+
+run = start_run("scan_snap_2023", globals(), seeds=SEEDS)
+pd.options.display.float_format = "{:.4g}".format
+task = KeyTokenModel(classes=CLASSES, distinct_probs=tuple(DISTINCT_PROBS), common=COMMON, common_mass=COMMON_MASS)
+
+# %% tags=["nbval-check-output"]
+preregister(CLAIMS)
+
+# %% [markdown]
+# ## Sanity checks
+# The attention statistics on hand-computable cases; the paper's starting point (Z(0) = 0: exactly uniform attention,
+# every occurrence gain 1, the distinct share equal to the share of distinct tokens in the context); the learning-rate
+# split (only the query and key projections run at eta_Z; the embeddings are frozen).
+
+# %% tags=["nbval-check-output"]
+import torch
+
+ctx = torch.tensor([[5, 5, 7, 9]])
+attn = torch.tensor([[0.1, 0.2, 0.3, 0.4]], dtype=torch.float64)
+mass = method.type_mass(attn, ctx, 10)
+assert torch.allclose(mass[0, [5, 7, 9]], torch.tensor([0.3, 0.3, 0.4], dtype=torch.float64))
+gain = method.occurrence_gain(mass, method.type_counts(ctx, 10))
+assert torch.allclose(gain[0, [5, 7, 9]], torch.tensor([0.6, 1.2, 1.6], dtype=torch.float64))
+assert abs(float(method.type_entropy(torch.full((1, 4), 0.25, dtype=torch.float64))) - np.log(4)) < 1e-12
+assert method.spearman([1, 2, 3, 4], [10, 20, 30, 40]) == 1.0 and method.spearman([1, 2, 3], [5, 5, 5]) == 0.0
+assert method.snap_step([0, 10, 20, 30], [2.0, 1.0, 0.95, 0.9]) == 10.0
+assert abs(method.late_share([0, 10, 20], [2.0, 1.0, 0.0]) - 0.5) < 1e-12
+
+model = method.make_model(method.make_spec(task, HIDDEN, MLP_RATIO, LENGTH), seed=0)
+method.paper_init(model)
+probe = task.sample(64, LENGTH, torch.Generator().manual_seed(0))
+a = method.query_attention(model, probe["input_ids"])
+assert torch.allclose(a, torch.full_like(a, 1 / LENGTH)), "Z(0) = 0 must give uniform attention"
+share = torch.tensor([float(torch.isin(probe["input_ids"][i, :-1], torch.tensor(task.distinct_ids(int(n)))).float().mean())
+                      for i, n in enumerate(probe["classes"])])  # fmt: skip
+p = method.Probe(task, probe["input_ids"], probe["classes"], every=1)
+p(model, 0)
+assert abs(p.rows[0]["distinct"] - float(share.mean())) < 1e-9 and abs(p.rows[0]["distinct"] + p.rows[0]["common"] - 1) < 1e-9
+mult = method.lr_mult(ETA_Z * REF_RATIO, ETA_Z)
+assert {k: round(v, 12) for k, v in mult.items()} == {k: round(1 / REF_RATIO, 12) for k in method.ATTENTION_PREFIXES}
+assert not model.model.embed_tokens.weight.requires_grad
+print("attention statistics, uniform start and learning-rate split as specified")
+
+# %% [markdown]
+# ## Experiment: SGD at four learning-rate ratios, and the shuffled-label control
+# One model per seed and ratio eta_Y/eta_Z (eta_Z fixed), plus one shuffled-label model per seed at the reference
+# ratio. Each probes its attention on 128 fixed sequences every 20 steps.
+
+# %%
+runs = {}
+for seed in SEEDS:
+    for ratio in RATIOS:
+        runs[seed, ratio, False] = method.train_run(
+            task, eta_y=ETA_Z * ratio, eta_z=ETA_Z, steps=STEPS, batch=BATCH, length=LENGTH, seed=seed, hidden=HIDDEN,
+            mlp_ratio=MLP_RATIO, probe_seqs=PROBE_SEQS, every=EVERY, threads=THREADS)  # fmt: skip
+    runs[seed, REF_RATIO, True] = method.train_run(
+        task, eta_y=ETA_Z * REF_RATIO, eta_z=ETA_Z, steps=STEPS, batch=BATCH, length=LENGTH, seed=seed, hidden=HIDDEN,
+        mlp_ratio=MLP_RATIO, probe_seqs=PROBE_SEQS, every=EVERY, threads=THREADS, shuffle_labels=True)  # fmt: skip
+
+probs = np.array(DISTINCT_PROBS)
+curves, finals = [], []
+for (seed, ratio, shuffled), out in runs.items():
+    rows = out["rows"]
+    steps, H = [r["step"] for r in rows], [r["entropy"] for r in rows]
+    curves += [{"seed": seed, "ratio": ratio, "shuffled": shuffled, "step": r["step"], "entropy": r["entropy"],
+                "distinct": r["distinct"]} for r in rows]  # fmt: skip
+    rho = np.mean([method.spearman(probs, g) for g in rows[-1]["gain"]])  # over classes
+    finals.append({"seed": seed, "ratio": ratio, "shuffled": shuffled, "diverged": out["diverged"] is not None,
+                   "accuracy": out["accuracy"],
+                   "loss": out["final_loss"], "entropy0": H[0], "entropy": H[-1], "entropy_drop": H[0] - H[-1],
+                   "distinct0": rows[0]["distinct"], "distinct": rows[-1]["distinct"], "order_rho": rho,
+                   "snap_step": method.snap_step(steps, H, SNAP_FRAC), "late_share": method.late_share(steps, H)})  # fmt: skip
+curves, finals = pd.DataFrame(curves), pd.DataFrame(finals)
+mean_gain = {ratio: np.nanmean([runs[s, ratio, False]["rows"][-1]["gain"] for s in SEEDS], axis=(0, 1)) for ratio in RATIOS}
+
+# %%
+finals.groupby(["shuffled", "ratio"])[["diverged", "accuracy", "loss", "entropy0", "entropy", "distinct", "order_rho",
+                                       "snap_step", "late_share"]].mean()  # fmt: skip
+
+# %%
+pd.DataFrame(mean_gain, index=[f"P={p:g}" for p in DISTINCT_PROBS]).rename_axis("distinct token").round(2)
+
+# %% [markdown]
+# ## Paper vs ours
+
+# %%
+real = finals[~finals.shuffled].set_index(["seed", "ratio"])
+ref = real.xs(REF_RATIO, level="ratio").loc[SEEDS]
+ctrl = finals[finals.shuffled].set_index("seed").loc[SEEDS]
+per_seed = {s: real.loc[s].loc[RATIOS] for s in SEEDS}
+time_rho = [method.spearman(RATIOS, per_seed[s].snap_step.to_numpy()) for s in SEEDS]
+entropy_rho = [method.spearman(RATIOS, per_seed[s].entropy.to_numpy()) for s in SEEDS]
+seeds = {"n_unit": "seeds"}
+measurements = {
+    "scan-distinct": Measurement.paired_difference(ref.distinct, ref.distinct0, **seeds),
+    "order-cooccurrence": Measurement.mean(ref.order_rho, bounds=(-1.0, 1.0), **seeds),
+    "snap-freezes": Measurement.mean(ref.late_share, **seeds),
+    "no-winner-takes-all": Measurement.mean(ref.entropy, bounds=(0.0, float("inf")), **seeds),
+    "snap-time-lr": Measurement.mean(time_rho, bounds=(-1.0, 1.0), **seeds),
+    "snap-entropy-lr": Measurement.mean(entropy_rho, bounds=(-1.0, 1.0), **seeds),
+}
+controls = {
+    "scan-distinct": Measurement.paired_difference(ref.distinct - ref.distinct0, ctrl.distinct - ctrl.distinct0, **seeds),
+    "order-cooccurrence": Measurement.paired_difference(ref.order_rho, ctrl.order_rho, **seeds),
+}
+by_ratio = real.groupby(level="ratio")
+checks = {
+    "no-run-diverged": Measurement.exact(int(finals.diverged.sum()), n=len(SEEDS), n_unit="seeds"),
+    "attention-moved": Measurement.mean(ref.entropy_drop, **seeds),
+    "attention-moved-every-ratio": Measurement.exact(by_ratio.entropy_drop.mean().min(), n=len(SEEDS), n_unit="seeds"),
+    "froze-every-ratio": Measurement.exact(by_ratio.late_share.mean().max(), n=len(SEEDS), n_unit="seeds"),
+}
+claim_results = evaluate_claims(CLAIMS, measurements, controls=controls, checks=checks)
+verdict_table(claim_results)
+
+# %% [markdown]
+# ## Plots
+
+# %%
+fig, axes = plt.subplots(1, 3, figsize=(16, 4.2))
+ax = axes[0]
+for ratio, grp in curves[~curves.shuffled].groupby("ratio"):
+    m = grp.groupby("step").entropy.mean()
+    ax.plot(m.index, m.values, label=f"eta_Y/eta_Z = {ratio}")
+m = curves[curves.shuffled].groupby("step").entropy.mean()
+ax.plot(m.index, m.values, "k--", label=f"shuffled labels ({REF_RATIO})")
+ax.set(xlabel="SGD step", ylabel="attention entropy over token types (nats)", title="Scan, then snap")
+ax.legend(fontsize=7)
+ax = axes[1]
+for ratio, grp in curves[~curves.shuffled].groupby("ratio"):
+    m = grp.groupby("step").distinct.mean()
+    ax.plot(m.index, m.values, label=f"eta_Y/eta_Z = {ratio}")
+m = curves[curves.shuffled].groupby("step").distinct.mean()
+ax.plot(m.index, m.values, "k--", label="shuffled labels")
+ax.set(xlabel="SGD step", ylabel="attention share on the class's distinct tokens", title="Distinct vs common tokens")
+ax.legend(fontsize=7)
+ax = axes[2]
+for ratio in RATIOS:
+    ax.plot(DISTINCT_PROBS, mean_gain[ratio], "o-", label=f"eta_Y/eta_Z = {ratio}")
+ax.set(xlabel="P(l | n) of the distinct token (relative)", ylabel="final attention per occurrence / uniform",
+       title="Order by co-occurrence")  # fmt: skip
+ax.legend(fontsize=7)
+fig.tight_layout()
+run.save_figure(fig, "scan_snap")
+plt.show()
+
+# %% [markdown]
+# ## Verdict
+
+# %% tags=["nbval-check-output"]
+record = run.finish(claim_results)
+
+# %% [markdown]
+# ## Discussion
+# Written after the recorded run (see the README for the numbers).
