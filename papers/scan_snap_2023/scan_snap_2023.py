@@ -202,4 +202,39 @@ record = run.finish(claim_results)
 
 # %% [markdown]
 # ## Discussion
-# Written after the recorded run (see the README for the numbers).
+# *Default run:* 5 seeds; eta_Z = 0.05 and eta_Y/eta_Z = 4, 8, 16; 800 SGD steps of 32 sequences; the scan claims at
+# ratio 8. Intervals are 95% bootstraps over seeds.
+#
+# **Scan.** Starting from exactly uniform attention (Z(0) = 0), the query's attention moves onto the distinct tokens
+# of its next token: their share rises from 0.19 (their share of the context) to 0.91, while the shuffled-label
+# control, trained identically, stays at 0.19. This is the paper's discriminative scan, *reproduced* with a wide
+# margin over the control.
+#
+# **Order by co-occurrence.** Averaged over seeds and classes, the final attention per occurrence is ordered exactly
+# as P(l | n) at every ratio (7.8, 5.7, 2.0 and 1.5 times uniform at ratio 8). Per class and seed the Spearman rho is
+# 0.54 [0.47, 0.64]: the two frequent distinct tokens win clearly, the two rare ones stay near uniform and often swap
+# places (each occurs about once per probe sequence), and one swap among 4 tokens costs 0.2-0.4 of rho. The ordering
+# is there but not as sharp as the 0.7 bar asks at this scale: *partially reproduced*.
+#
+# **Snap.** At constant learning rates the entropy falls fast once the decoder has grown, then stops: 9% [2, 18] of
+# its total drop happens in the second half of training (a steady decline gives 50%), and it settles at 0.70 [0.46,
+# 0.86] nats over token types, about two token types' worth, not winner-takes-all. Both are *partially reproduced*:
+# the estimates clear the full bars (15%, log 2) but their intervals reach past them with 5 seeds.
+#
+# **Learning rates.** With eta_Z fixed, a faster decoder snaps earlier (snap step 420, 348, 188 at ratios 4, 8, 16)
+# and at a less sparse combination (final entropy 0.54, 0.70, 0.81 nats), the direction we read in the paper's
+# phase-transition theorem; per seed the rank correlations are -0.7 [-0.9, -0.5] and 0.9 [0.6, 1.0], *partially
+# reproduced* against the +-0.8 bars (3 ratios per seed make each seed's rho coarse). In sizing pilots the smallest
+# ratios (eta_Y = eta_Z or 2 eta_Z) had not snapped within the run, so these claims rest on the regime the paper
+# assumes (the decoder learns faster), not on a test outside it.
+#
+# **What would decide the partial verdicts.** More seeds would narrow the intervals of the snap claims; a longer
+# context (more occurrences of rare tokens per probe) would sharpen the per-class order; more ratios per seed would
+# make the learning-rate correlations finer. The `full` profile (10 seeds, ratios 2-16, 1,600 steps) was not run in
+# this session.
+#
+# **Stability (seeds 5-9).** The scan and the freeze held (distinct share +0.72; 9% of the drop late; 0.74 nats
+# left), but the order statistic fell to 0.43 [0.27, 0.58], the snap-time correlation to -0.6 [-1, 0.6] (mean snap
+# steps still 480, 388, 284) and the snapped entropy did not rise with the ratio (0.61, 0.74, 0.52 nats, rho 0.0):
+# those three verdicts moved to *inconclusive*. The learning-rate dependence of the final sparsity is not established
+# at this scale; the recorded seeds' clean ordering was luck of the draw.
