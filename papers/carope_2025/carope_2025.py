@@ -310,3 +310,11 @@ record = run.finish(claim_results)
 # same six *inconclusive* and throughput *not reproduced*; CARoPE/RoPE was 1.036 [0.930, 1.109] at 1x and 1.144
 # [1.034, 1.253] at 4x (CARoPE again worse beyond the training length, RoPE again not failing), CARoPE/learned 0.786
 # [0.649, 0.855], NoPE margin 0.079 [-0.005, 0.164].
+#
+# **Full profile** (6 seeds x 700 steps; `results/full.json`): with longer training the seed spread shrinks and the
+# picture sharpens. CARoPE matches RoPE at the training length (1.011 [0.998, 1.024]), beats learned absolute
+# positions by about what the paper reports (0.946 [0.928, 0.955] against 0.951) and, this time, beats the NoPE
+# control too (0.052 [0.013, 0.067] nats): `train-vs-learned` is *reproduced*. RoPE still holds up at 2x (1.006 of its
+# 1x perplexity) and degrades at 4x (1.088), but CARoPE degrades at least as much (0.998 at 2x, 1.046 [0.943, 1.162]
+# at 4x): no sign of the paper's length advantage; ALiBi extrapolates best. Throughput 0.822 of RoPE's.
+
