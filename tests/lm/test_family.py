@@ -101,8 +101,8 @@ def test_weights_match_reference(variant, position):
     x = ids(n=1, T=9)
     attn = m.model.layers[0].self_attn
     h = m.model.layers[0].input_layernorm(m.model.embed_tokens(x))[0].detach().double()
-    q = (h @ attn.q_proj.weight.double().t()).view(9, 2, 16)
-    k = (h @ attn.k_proj.weight.double().t()).view(9, 2, 16)
+    q = (h @ attn.q_proj.weight.detach().double().t()).view(9, 2, 16)
+    k = (h @ attn.k_proj.weight.detach().double().t()).view(9, 2, 16)
     got = attention_probs(m, x)[0, 0]  # [H, T, T]
     slopes = alibi_slopes(2)
     for head in range(2):
