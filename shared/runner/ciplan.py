@@ -26,6 +26,7 @@ import argparse
 import functools
 import json
 import os
+import re
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -206,6 +207,12 @@ def site_sample(papers: list[Paper] | None = None, k: int = 4) -> list[Paper]:
         return papers
     turn = plan_.get("turn", commit_turn())
     chosen = set(rotation([p.slug for p in papers], k, turn))
+    # a sampled page that links to another paper's page (`../spectr_2023/...` in a README) needs that page built too
+    slugs = {p.slug for p in papers}
+    for p in papers:
+        readme = p.dir / "README.md"
+        if p.slug in chosen and readme.exists():
+            chosen |= {s for s in re.findall(r"\.\./([a-z0-9_]+)/", readme.read_text()) if s in slugs}
     return [p for p in papers if p.slug in chosen]
 
 

@@ -115,3 +115,25 @@ def test_the_real_site_tests_take_a_rotating_sample_unless_every_notebook_runs(t
     assert len(first) == 2 and [p.slug for p in site_sample(papers, k=2)] != first
     plan_file.write_text(json.dumps({"everything": True, "turn": 1}))
     assert site_sample(papers, k=2) == papers
+
+
+def test_site_sample_adds_the_papers_its_pages_link_to(tmp_path, monkeypatch):
+    """A sampled README that links to `../other/` pulls that paper into the built site (else its link is broken)."""
+    import json
+    from types import SimpleNamespace
+
+    from shared.runner import ciplan
+
+    papers = []
+    for slug in ("a_2024", "b_2024", "c_2024"):
+        (tmp_path / slug).mkdir()
+        (tmp_path / slug / "README.md").write_text(
+            "see [b](../b_2024/README.md)\n" if slug != "b_2024" else "no links\n"
+        )
+        papers.append(SimpleNamespace(slug=slug, dir=tmp_path / slug))
+    plan = tmp_path / "plan.json"
+    for turn in range(3):
+        plan.write_text(json.dumps({"turn": turn}))
+        monkeypatch.setenv(ciplan.PLAN_ENV, str(plan))
+        chosen = [p.slug for p in ciplan.site_sample(papers, k=1)]
+        assert "b_2024" in chosen and len(chosen) <= 2
