@@ -852,9 +852,30 @@ def verdict_table(results: list[dict]):
 
 
 def verdict_lines(results: list[dict]) -> str:
-    """Claim ids and verdicts only: what must be identical on every machine, for cells that CI compares."""
+    """Claim ids and verdicts only: what must be identical on every machine, for cells that CI compares.
+
+    A timing claim's verdict depends on the machine and its load, so its line names the claim and says where its
+    verdict is (the results record and tables) instead of printing it.
+    """
     width = max((len(r["id"]) for r in results), default=0)
-    return "\n".join(f"{r['id']:<{width}}  {r['verdict']}" for r in results)
+    return "\n".join(
+        f"{r['id']:<{width}}  (timing claim: verdict in the results record, not compared)"
+        if r.get("kind") == "timing"
+        else f"{r['id']:<{width}}  {r['verdict']}"
+        for r in results
+    )
+
+
+def verdict_summary(results: list[dict]) -> str:
+    """The verdict counts of the claims that must judge the same on every machine (timing claims counted apart)."""
+    compared = [r for r in results if r.get("kind") != "timing"]
+    n = {v: sum(r["verdict"] == v for r in compared) for v in VERDICTS}
+    timing = len(results) - len(compared)
+    extra = f"; {timing} timing claim{'s' * (timing != 1)} reported in the record" if timing else ""
+    return (
+        f"{n[REPRODUCED]}/{len(compared)} claims reproduced, {n[PARTIAL]} partially, {n[NOT_REPRODUCED]} not, "
+        f"{n[INCONCLUSIVE]} inconclusive{extra}"
+    )
 
 
 def rule_can_fail(rule: Rule) -> bool:

@@ -24,6 +24,7 @@ from shared.claims import (
     evaluate_claims,
     preregister,
     verdict_lines,
+    verdict_summary,
     verdict_table,
 )
 
@@ -335,6 +336,25 @@ def test_preregister_and_tables_render():
     t = verdict_table(results)
     assert t.loc["a", "ours"] == "2 [1.5, 2.5]" and t.loc["a", "n"] == "6 documents"
     assert verdict_lines(results) == "a  reproduced", "the compared output holds no numbers"
+
+
+def test_compared_output_leaves_timing_verdicts_to_the_record():
+    """A timing claim's verdict moves with the machine's load: the compared lines name it without its verdict, and
+    the summary counts it apart, so that the same run on a slow and a fast machine prints the same text."""
+    claims = [_claim("acc", kind="exact"), _claim("speed", kind="timing", tolerance=Tolerance(10.0, why="wall time"))]
+
+    def timed(x):
+        return Measurement(x, 0.9 * x, 1.1 * x, n=6, n_unit="repeats")
+
+    fast = evaluate_claims(claims, {"acc": Measurement(2.0), "speed": timed(3.0)})
+    slow = evaluate_claims(claims, {"acc": Measurement(2.0), "speed": timed(0.1)})
+    assert fast[1]["verdict"] == REPRODUCED and slow[1]["verdict"] == NOT_REPRODUCED, "the record keeps the verdict"
+    for part in (verdict_lines, verdict_summary):
+        assert part(fast) == part(slow)
+    assert "speed" in verdict_lines(fast) and "reproduced" not in verdict_lines(fast).splitlines()[1]
+    assert verdict_summary(fast) == (
+        "1/1 claims reproduced, 0 partially, 0 not, 0 inconclusive; 1 timing claim reported in the record"
+    )
 
 
 # null inputs: the engine can say "not reproduced" when there is nothing to find

@@ -60,6 +60,7 @@ from shared.claims import Measurement, evaluate_claims, preregister, verdict_tab
 from shared.lm import family
 from shared.lm.pipeline import load_stream
 from shared.lm.trainer import TrainConfig
+from shared.lm.vocab import frequent_vocab, unigram_loss
 from shared.results import start_run
 
 run = start_run("carope_2025", globals(), seeds=SEEDS)
@@ -124,11 +125,11 @@ print("engine carope = the paper's formula (pairs i = 1..D/2); engine rope = m *
 
 # %%
 train_ids, val_ids = load_stream(BPE_DIR, "train"), load_stream(BPE_DIR, "val")
-lookup = method.frequent_vocab(train_ids, VOCAB_KEEP, int(train_ids.max()) + 1)
+lookup = frequent_vocab(train_ids, VOCAB_KEEP, int(train_ids.max()) + 1)
 stream, held_out = lookup[train_ids], lookup[val_ids]
 vocab = VOCAB_KEEP + 1
 windows = method.eval_windows(held_out, EVAL_WINDOWS, max(LENGTHS))
-unigram = method.unigram_loss(stream, windows[:, 1:].flatten(), vocab)
+unigram = unigram_loss(stream, windows[:, 1:].flatten(), vocab, smoothing=1.0)
 print(
     f"{stream.numel():,} training tokens, vocabulary {vocab}, shared id covers {float((stream == VOCAB_KEEP).float().mean()):.1%}"
 )

@@ -89,16 +89,6 @@ def carope_scores(
     return qr @ kr.transpose(-1, -2) / math.sqrt(q.shape[-1])
 
 
-def frequent_vocab(tokens: torch.Tensor, keep: int, vocab_size: int) -> torch.Tensor:
-    """A lookup `[vocab_size]` from project-BPE ids to `keep + 1` ids: the `keep` most frequent tokens of `tokens` by
-    rank (0 = most frequent), every other token the shared id `keep`."""
-    counts = torch.bincount(tokens, minlength=vocab_size)
-    order = counts.argsort(descending=True, stable=True)
-    lookup = torch.full((vocab_size,), keep, dtype=torch.long)
-    lookup[order[:keep]] = torch.arange(keep)
-    return lookup
-
-
 def eval_windows(stream: torch.Tensor, n: int, length: int) -> torch.Tensor:
     """`n` consecutive, non-overlapping windows of `length + 1` tokens from the start of `stream` `[M]`:
     `[n, length + 1]` (inputs and next-token targets)."""
@@ -131,14 +121,6 @@ def token_losses(model, windows: torch.Tensor, length: int, batch_size: int = 16
     return torch.cat(out).reshape(N, Lmax)
 
 
-def unigram_loss(train: torch.Tensor, held_out: torch.Tensor, vocab: int, smoothing: float = 1.0) -> float:
-    """Mean cross-entropy (nats) of `held_out` under the add-`smoothing` unigram distribution of `train`: the floor a
-    model that ignores context reaches."""
-    counts = torch.bincount(train, minlength=vocab).double() + smoothing
-    logp = (counts / counts.sum()).log()
-    return float(-logp[held_out].mean())
-
-
 def log_ratio_margin(base_long, method_long, base_train, method_train) -> list[float]:
     """Per-unit control margin of a length claim: log(base/method) at the longer length minus the same at the training
     length (positive: the method's advantage grows beyond the training length). Inputs are per-unit perplexities."""
@@ -147,11 +129,15 @@ def log_ratio_margin(base_long, method_long, base_train, method_train) -> list[f
 
 
 def settings_key(**settings) -> str:
-    """A short stable hash of the settings a trained checkpoint depends on (sizes, data, schedule, seed, position)."""
+    """A short stable hash of what a trained checkpoint depends on: the settings given (sizes, data, schedule, seed,
+    position) and the family's code (`family.code_version()`), so an engine fix retrains instead of reusing weights."""
     import hashlib
     import json
 
-    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    from shared.lm.family import code_version
+
+    blob = json.dumps({**settings, "code": code_version()}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
 def train_or_load(spec, cfg, stream: torch.Tensor, path):

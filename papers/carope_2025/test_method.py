@@ -71,13 +71,6 @@ def test_score_depends_on_tokens_between_query_and_key_only():
     assert not torch.allclose(method.carope_scores(q, k, between, W)[..., 6, 3], base[..., 6, 3])
 
 
-def test_frequent_vocab():
-    tokens = torch.tensor([5, 5, 5, 2, 2, 7, 0])
-    lookup = method.frequent_vocab(tokens, keep=2, vocab_size=8)
-    assert lookup[5] == 0 and lookup[2] == 1
-    assert lookup[7] == 2 and lookup[0] == 2 and lookup[3] == 2
-
-
 def test_token_losses_score_the_same_tokens_at_every_length():
     class Uniform(torch.nn.Module):
         # a model that ignores its input: every token costs log V, whatever the window length
@@ -94,14 +87,6 @@ def test_token_losses_score_the_same_tokens_at_every_length():
         torch.testing.assert_close(losses, torch.full((3, 16), math.log(11)))
     with pytest.raises(ValueError):
         method.token_losses(Uniform(), windows, 5)
-
-
-def test_unigram_loss_known_answer():
-    train = torch.tensor([0, 0, 0, 1])
-    # no smoothing: p(0) = 3/4, p(1) = 1/4
-    assert method.unigram_loss(train, torch.tensor([0, 1]), 2, smoothing=0.0) == pytest.approx(
-        -(math.log(0.75) + math.log(0.25)) / 2
-    )
 
 
 def test_length_margin_is_zero_without_a_length_effect():

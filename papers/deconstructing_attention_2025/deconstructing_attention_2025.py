@@ -64,6 +64,7 @@ from shared import ROOT
 from shared.claims import Measurement, evaluate_claims, preregister, verdict_table
 from shared.lm import family
 from shared.lm.pipeline import load_stream
+from shared.lm.vocab import frequent_vocab, unigram_loss
 from shared.results import start_run
 
 run = start_run("deconstructing_attention_2025", globals(), seeds=SEEDS)
@@ -120,7 +121,7 @@ torch.testing.assert_close(a[:, 0, :, 5, :4] / a[:, 0, :, 5, :4].sum(-1, keepdim
 probe = method.copy_probe(3, 5, 20, seed=1)
 assert torch.equal(probe[:, :5], probe[:, 5:])
 toy_train, toy_val = torch.tensor([0, 0, 1, 2]), torch.tensor([0, 1])
-assert abs(method.unigram_loss(toy_train, toy_val, 3, smoothing=0.0) - (math.log(2) + math.log(4)) / 2) < 1e-9
+assert abs(unigram_loss(toy_train, toy_val, 3, smoothing=0.0) - (math.log(2) + math.log(4)) / 2) < 1e-9
 print("Non-approximate weights, RoPE inverse, no-mixing, static mixing, copy probe and unigram floor: as expected")
 
 # %% [markdown]
@@ -130,12 +131,12 @@ print("Non-approximate weights, RoPE inverse, no-mixing, static mixing, copy pro
 
 # %%
 corpus, val_corpus = load_stream(BPE_DIR, "train"), load_stream(BPE_DIR, "val")
-lookup = method.frequent_vocab(corpus, KEEP, int(corpus.max()) + 1)
+lookup = frequent_vocab(corpus, KEEP, int(corpus.max()) + 1)
 stream, val_stream = lookup[corpus], lookup[val_corpus]
 vocab = KEEP + 1
 val_windows = method.fixed_windows(val_stream, VAL_WINDOWS, CONTEXT, seed=12345)
 copy_ids = method.copy_probe(COPY_SEQS, COPY_HALF, KEEP, seed=54321)
-unigram = method.unigram_loss(stream, val_windows[:, 1:].flatten(), vocab)
+unigram = unigram_loss(stream, val_windows[:, 1:].flatten(), vocab, smoothing=0.5)
 archs = method.architectures(VARIANTS, LAYERS)
 size = {"hidden_size": HIDDEN, "heads": HEADS, "context": CONTEXT, "mlp_ratio": MLP_RATIO}
 cfg = {"steps": STEPS, "batch_size": BATCH, "seq_len": CONTEXT, "lr": LR, "warmup": WARMUP,

@@ -117,24 +117,6 @@ def architectures(variants: list[str], layers: int = 2) -> dict[str, tuple[str, 
 # data
 
 
-def frequent_vocab(tokens: torch.Tensor, keep: int, vocab_size: int) -> torch.Tensor:
-    """A lookup `[vocab_size]` from project-BPE ids to `keep + 1` ids: the `keep` most frequent tokens of `tokens` by
-    rank (0 = most frequent), every other token the shared id `keep`. A small output layer keeps the models tiny."""
-    counts = torch.bincount(tokens, minlength=vocab_size)
-    order = counts.argsort(descending=True, stable=True)
-    lookup = torch.full((vocab_size,), keep, dtype=torch.long)
-    lookup[order[:keep]] = torch.arange(keep)
-    return lookup
-
-
-def unigram_loss(train: torch.Tensor, val: torch.Tensor, vocab: int, smoothing: float = 0.5) -> float:
-    """Cross-entropy (nats per token) of `val` under the add-`smoothing` unigram distribution of `train`: the loss of
-    a predictor that sees no token at all (the no-context floor)."""
-    counts = torch.bincount(train, minlength=vocab).double() + smoothing
-    logp = (counts / counts.sum()).log()
-    return float(-logp[val].mean())
-
-
 def fixed_windows(tokens: torch.Tensor, n: int, length: int, seed: int) -> torch.Tensor:
     """`[n, length + 1]` windows at seeded random offsets of a stream `[M]` (inputs and shifted targets)."""
     return trainer.sample_batch(tokens, n, length, torch.Generator().manual_seed(seed))
@@ -179,10 +161,10 @@ def copy_gain(model, ids: torch.Tensor) -> float:
 
 
 def run_key(arch: tuple[str, ...], seed: int, vocab: int, size: dict, cfg: dict, data: list) -> str:
-    """A short stable hash of everything a trained checkpoint depends on but the code (the committed checkpoints are
-    the pipeline stage's output; the `full` profile retrains them)."""
-    blob = json.dumps({"arch": list(arch), "seed": seed, "vocab": vocab, "size": size, "cfg": cfg, "data": data},
-                      sort_keys=True)  # fmt: skip
+    """A short stable hash of everything a trained checkpoint depends on, the family's code included
+    (`family.code_version()`: an engine fix retrains instead of reusing stale weights)."""
+    blob = json.dumps({"arch": list(arch), "seed": seed, "vocab": vocab, "size": size, "cfg": cfg, "data": data,
+                       "code": family.code_version()}, sort_keys=True)  # fmt: skip
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 

@@ -2,7 +2,6 @@
 patterns, no-mixing and static mixing invariants, the copy probe, checkpoints, and placebo inputs that make every
 claim's rule answer "not reproduced"."""
 
-import math
 
 import pytest
 import torch
@@ -75,14 +74,6 @@ def test_static_mixing_is_input_independent():
     a = family.attention_probs(model, torch.randint(0, 30, (2, 10), generator=g))
     b = family.attention_probs(model, torch.randint(0, 30, (2, 10), generator=g))
     torch.testing.assert_close(a, b)
-
-
-def test_frequent_vocab_and_unigram_floor():
-    tokens = torch.tensor([5, 5, 5, 2, 2, 7])
-    lookup = method.frequent_vocab(tokens, keep=2, vocab_size=8)
-    assert lookup[5] == 0 and lookup[2] == 1 and lookup[7] == 2 and lookup[0] == 2
-    loss = method.unigram_loss(torch.tensor([0, 0, 1, 2]), torch.tensor([0, 1]), 3, smoothing=0.0)
-    assert loss == pytest.approx((math.log(2) + math.log(4)) / 2)
 
 
 def test_checkpoint_round_trip(tmp_path):

@@ -33,7 +33,7 @@ import torch
 
 from shared.lm.family import ModelSpec, attention_probs, make_model
 from shared.lm.tasks import KeyTokenModel
-from shared.lm.trainer import TrainConfig, train
+from shared.lm.trainer import TrainConfig, TrainingDiverged, train
 
 ATTENTION_PREFIXES = ("model.layers.0.self_attn.q_proj", "model.layers.0.self_attn.k_proj")
 
@@ -214,9 +214,7 @@ def train_run(task: KeyTokenModel, *, eta_y: float, eta_z: float, steps: int, ba
         b = task.sample(batch, length, gen, shuffle_labels=shuffle_labels)
         return {"input_ids": b["input_ids"], "targets": b["targets"]}
 
-    def callback(step, row):
-        if not math.isfinite(row["loss"]):
-            raise _Diverged(step)
+    def callback(step, row):  # a non-finite loss stops the trainer itself (TrainingDiverged)
         last.update(row)
         probe(model, step)
         if probe.rows and not math.isfinite(probe.rows[-1]["entropy"]):
@@ -227,7 +225,7 @@ def train_run(task: KeyTokenModel, *, eta_y: float, eta_z: float, steps: int, ba
     diverged = None
     try:
         train(model, None, cfg, batches=sample, callback=callback, log=None)
-    except _Diverged as stop:  # SGD blew up: keep the record up to the last finite probe, say so
+    except (TrainingDiverged, _Diverged) as stop:  # SGD blew up: keep the record up to the last finite probe
         diverged = stop.step
         model.eval()
     with torch.no_grad():

@@ -148,17 +148,6 @@ def load_checkpoint(path: Path, model) -> dict:
     return blob["log"]
 
 
-def frequent_vocab(tokens: torch.Tensor, keep: int, vocab_size: int) -> torch.Tensor:
-    """A lookup `[vocab_size]` from project-BPE ids to `keep + 1` ids: the `keep` most frequent tokens of `tokens`
-    by rank (0 = most frequent), every other token to the shared id `keep`. Shrinks the output layer, which dominates
-    a tiny model's compute on CPU."""
-    counts = torch.bincount(tokens, minlength=vocab_size)
-    order = counts.argsort(descending=True, stable=True)
-    lookup = torch.full((vocab_size,), keep, dtype=torch.long)
-    lookup[order[:keep]] = torch.arange(keep)
-    return lookup
-
-
 class WithPrefix(nn.Module):
     """Wraps a causal LM so that every input starts with a fixed token (e.g. `<bos>`): `forward(input_ids [B, T])`
     runs the model on `[B, 1 + T]` and returns the logits of the T real positions, so the shared trainer's loss

@@ -73,6 +73,7 @@ from shared.lm.family import family_attention
 from shared.lm.pipeline import load_stream
 from shared.lm.tasks import BigramBackcopy
 from shared.lm.trainer import TrainConfig
+from shared.lm.vocab import frequent_vocab
 from shared.models import load, require
 from shared.results import start_run
 
@@ -174,7 +175,7 @@ zoo.round(2)
 
 # %%
 corpus = load_stream(BPE_DIR, "train")
-lookup = method.frequent_vocab(corpus, VOCAB_KEEP, int(corpus.max()) + 1)
+lookup = frequent_vocab(corpus, VOCAB_KEEP, int(corpus.max()) + 1)
 task = BigramBackcopy.from_tokens(lookup[corpus], VOCAB_KEEP + 1, TRIGGERS)
 bos = VOCAB_KEEP + 1  # a token id of its own, never produced by the chains
 vocab = VOCAB_KEEP + 2

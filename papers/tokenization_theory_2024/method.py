@@ -113,8 +113,8 @@ def lm_spec(vocab: int, ctx: int = 64, dim: int = 32, layers: int = 2, heads: in
     """This replication's small causal transformer as a `shared.lm.family` member: learned absolute positions, pre-norm
     LayerNorm blocks (and a final LayerNorm), a 4x ReLU MLP, an untied output layer; `dim`-wide, `layers` deep.
 
-    No special tokens: the streams here are all data (the family's default `pad_token_id=0` would freeze the
-    embedding of token 0, the character "0", at zero).
+    No special tokens: the streams here are all data (a pad id would freeze the embedding of token 0, the character
+    "0", at zero; the family sets none by default since it was found to).
     """
     return ModelSpec(vocab_size=vocab, hidden_size=dim, layers=layers, heads=heads, mlp_ratio=4, context=ctx,
                      position="learned", norm="layer", mlp="relu", tie_embeddings=False,

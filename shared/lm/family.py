@@ -16,9 +16,10 @@ rest, the trainer included:
 | `position` | `rope` | rotary phases m * theta_i (the transformers default) |
 | | `nope` | no position signal |
 | | `learned` | learned absolute embeddings added to the input |
+| | `sinusoidal` | fixed sine/cosine absolute embeddings added to the input (Vaswani et al. 2017) |
 | | `alibi` | a per-head linear distance penalty on the logits (Press et al. 2022) |
 | | `cope` | contextual position (Golovneva et al. 2024): p_ij = sum_{k=j..i} sigmoid(q_i.k_k), interpolated embeddings |
-| | `carope` | context-aware rotary phases (Veisi & Mansourian 2025): per head and token a base f = 1 / (softplus(W x_t) + 1); the phase of frequency i at position m is sum_{t<=m} f_t^(i+1) |
+| | `carope` | context-aware rotary phases (Veisi, Fartoot & Amirzadeh 2025): per head and token a base f = 1 / (softplus(W x_t) + 1); the phase of frequency i at position m is sum_{t<=m} f_t^(i+1) |
 | `embedding` | `standard` | a fixed embedding table |
 | | `random_codes` | lexinvariant: every sequence draws its own Gaussian code per token id, used as input and output embedding (Huang et al. 2023) |
 | `qk_source` | `hidden` / `embeddings` | queries and keys from the current hidden state, or from the (normed) input embeddings |
@@ -44,7 +45,7 @@ from transformers import AttentionInterface, LlamaConfig, LlamaForCausalLM
 from transformers.modeling_outputs import CausalLMOutputWithPast
 
 ATTENTION = ("softmax", "sigmoid", "relu", "key_bias", "linear", "static", "none")
-POSITION = ("rope", "nope", "learned", "alibi", "cope", "carope")
+POSITION = ("rope", "nope", "learned", "sinusoidal", "alibi", "cope", "carope")
 EMBEDDING = ("standard", "random_codes")
 IMPLEMENTATION = "token_papers_family"
 
@@ -57,6 +58,11 @@ class ModelSpec:
         vocab_size (int): token ids `0..vocab_size-1` (extra tokens such as pause or meta tokens are ids like others).
         attention (str | tuple[str, ...]): one variant for every layer, or one per layer (hybrids).
         context (int): longest sequence (learned positions, static mixing, CoPE positions are sized by it).
+        special_ids (dict): the config's `bos_token_id`, `eos_token_id`, `pad_token_id`. No pad id by default: a pad id
+            makes its embedding row zero and frozen (`padding_idx`), which would silently mute a real token; the
+            family's sequences are unpadded and `key_padding=` hides padded keys instead.
+
+    Every weight, the parts a spec adds included, is drawn by the Llama initialiser (normal, std 0.02), norms at 1.
     """
 
     vocab_size: int
@@ -73,7 +79,7 @@ class ModelSpec:
     norm: str = "rms"
     tie_embeddings: bool = True
     rope_theta: float = 10000.0
-    special_ids: dict = field(default_factory=lambda: {"bos_token_id": 1, "eos_token_id": 2, "pad_token_id": 0})
+    special_ids: dict = field(default_factory=lambda: {"bos_token_id": 1, "eos_token_id": 2, "pad_token_id": None})
 
     def per_layer(self) -> tuple[str, ...]:
         """The attention variant of each layer."""
@@ -135,6 +141,16 @@ def visible_keys(T: int, S: int, device, bidirectional: bool = False) -> torch.T
         return torch.ones(T, S, dtype=torch.bool, device=device)
     q = torch.arange(T, device=device).unsqueeze(1) + (S - T)
     return torch.arange(S, device=device).unsqueeze(0) <= q
+
+
+def sinusoidal_table(context: int, hidden: int) -> torch.Tensor:
+    """`[context, hidden]` fixed absolute positions: sin(m / 10000^(2i/d)) in even, cos in odd columns (Vaswani et al.),
+    scaled by 0.02 * sqrt(2) to the spread of the initial token embeddings so neither drowns the other."""
+    m = torch.arange(context, dtype=torch.float32).unsqueeze(1)
+    freq = torch.pow(10000.0, -torch.arange(0, hidden, 2, dtype=torch.float32) / hidden)
+    table = torch.zeros(context, hidden)
+    table[:, 0::2], table[:, 1::2] = torch.sin(m * freq), torch.cos(m * freq)
+    return table * 0.02 * math.sqrt(2)
 
 
 def alibi_slopes(heads: int) -> torch.Tensor:
@@ -261,6 +277,10 @@ class FamilyLM(LlamaForCausalLM):
         if spec.position == "learned":
             self.position_table = nn.Embedding(spec.context, spec.hidden_size)
             nn.init.normal_(self.position_table.weight, std=0.02)
+        if spec.position == "sinusoidal":
+            self.register_buffer(
+                "position_table_fixed", sinusoidal_table(spec.context, spec.hidden_size), persistent=False
+            )
         for layer, variant in zip(self.model.layers, spec.per_layer()):
             attn = layer.self_attn
             attn.variant, attn.position, attn.family_state = variant, spec.position, self._state
@@ -282,6 +302,11 @@ class FamilyLM(LlamaForCausalLM):
             object.__setattr__(attn, "qk_norm", layer.input_layernorm)  # a reference, not a second submodule
         if spec.norm == "layer":
             self.model.norm = nn.LayerNorm(spec.hidden_size)
+        # the parts added after the Llama initialiser ran get it too (PyTorch's own Linear init is ~3x wider here)
+        for layer in self.model.layers:
+            for module in (layer.mlp, getattr(layer.self_attn, "carope_proj", None)):
+                if module is not None and not hasattr(module, "gate_proj"):
+                    module.apply(self._init_weights)
 
     def _codes(self, input_ids: torch.Tensor, generator) -> torch.Tensor:
         """Per-sequence random codes `[B, V, hidden]`, N(0, 1/hidden) (unit-norm in expectation)."""
@@ -300,12 +325,16 @@ class FamilyLM(LlamaForCausalLM):
                 inputs_embeds = self.model.embed_tokens(input_ids)
         raw = inputs_embeds
         T = inputs_embeds.shape[1]
-        if self.spec.position == "learned":
+        if self.spec.position in ("learned", "sinusoidal"):
             if T > self.spec.context:
                 raise ValueError(
-                    f"a sequence of {T} tokens is longer than the learned position table ({self.spec.context})"
+                    f"a sequence of {T} tokens is longer than the {self.spec.position} position table "
+                    f"({self.spec.context})"
                 )
-            inputs_embeds = inputs_embeds + self.position_table(torch.arange(T, device=inputs_embeds.device))
+            if self.spec.position == "learned":
+                inputs_embeds = inputs_embeds + self.position_table(torch.arange(T, device=inputs_embeds.device))
+            else:
+                inputs_embeds = inputs_embeds + self.position_table_fixed[:T].to(inputs_embeds.dtype)
         self._state.clear()
         self._state.update(bidirectional=self.bidirectional, key_padding=key_padding, embeds=raw, trace=self._tracing)
         if self.spec.qk_source == "embeddings":
@@ -357,6 +386,19 @@ def attention_probs(model: FamilyLM, ids: torch.Tensor) -> torch.Tensor:
     out = model(input_ids=ids, output_attentions=True)
     model.train(was_training)
     return torch.stack([a.float() for a in out.attentions], dim=1)
+
+
+def code_version() -> str:
+    """A short hash of the code a trained family model depends on (this module, the trainer, the task generators): put
+    it in a checkpoint cache's key, so that a fix to the engine retrains instead of reusing stale weights silently."""
+    import hashlib
+    from pathlib import Path
+
+    here = Path(__file__).parent
+    h = hashlib.sha256()
+    for name in ("family.py", "trainer.py", "tasks.py"):
+        h.update((here / name).read_bytes())
+    return h.hexdigest()[:12]
 
 
 def make_model(spec: ModelSpec, seed: int = 0) -> FamilyLM:

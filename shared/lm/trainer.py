@@ -18,6 +18,19 @@ from dataclasses import asdict, dataclass, field
 import torch
 
 
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite: training stops at that step instead of spending the rest of the budget on a
+    model whose numbers mean nothing. `step` and `history` (the rows logged so far) say where and how it went."""
+
+    def __init__(self, step: int, loss: float, history: list[dict]):
+        self.step, self.loss, self.history = step, loss, history
+        last = f"; last logged loss {history[-1]['loss']:.3f} at step {history[-1]['step']}" if history else ""
+        super().__init__(
+            f"training diverged at step {step}: loss {loss}{last}. Lower TrainConfig.lr, raise warmup, or check the "
+            f"model's numerics (a variant without normalisation can overflow)"
+        )
+
+
 @dataclass
 class TrainConfig:
     steps: int = 1000
@@ -157,6 +170,9 @@ def train(model, train_tokens: torch.Tensor | None, cfg: TrainConfig, val_tokens
 
     Returns:
         TrainResult: logged losses, evals, tokens seen and wall time (throughput excludes evaluation).
+
+    Raises:
+        TrainingDiverged: the loss became NaN or infinite (the step and the history so far are on the exception).
     """
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -193,6 +209,9 @@ def train(model, train_tokens: torch.Tensor | None, cfg: TrainConfig, val_tokens
         result.tokens += n
         window_tokens += n
         row = {"step": step + 1, "loss": loss.item(), "lr": lr, "grad_norm": grad_norm}
+        if not math.isfinite(row["loss"]):
+            model.to("cpu")
+            raise TrainingDiverged(step + 1, row["loss"], result.history)
         if callback:
             callback(step + 1, row)
         if (step + 1) % cfg.log_every == 0 or step + 1 == cfg.steps:

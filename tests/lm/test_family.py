@@ -164,6 +164,41 @@ def test_learned_positions_and_too_long_input():
         m(input_ids=ids(T=9))
 
 
+def test_sinusoidal_positions_are_fixed_vaswani_and_break_order_blindness():
+    m = randomise(make_model(spec(layers=1, position="sinusoidal", context=10)))
+    table = m.position_table_fixed / (0.02 * math.sqrt(2))
+    assert not any(n.startswith("position_table") for n, _ in m.named_parameters()), "a buffer, not trained"
+    pos, i = 7, 3  # column 2i is sin(pos / 10000^(2i/d)), column 2i + 1 its cos
+    angle = pos / 10000 ** (2 * i / 32)
+    assert math.isclose(table[pos, 2 * i].item(), math.sin(angle), abs_tol=1e-6)
+    assert math.isclose(table[pos, 2 * i + 1].item(), math.cos(angle), abs_tol=1e-6)
+    x = ids(T=10)
+    perm = torch.cat([torch.randperm(9, generator=torch.Generator().manual_seed(2)), torch.tensor([9])])
+    assert not torch.allclose(m(input_ids=x).logits[:, -1], m(input_ids=x[:, perm]).logits[:, -1])
+    with pytest.raises(ValueError, match="longer than the sinusoidal position table"):
+        m(input_ids=ids(T=11))
+
+
+def test_no_pad_id_by_default_so_token_zero_trains_like_any_other():
+    """A pad id becomes the embedding's `padding_idx`: row zero at init and no gradient, a muted token 0."""
+    m = make_model(spec())
+    assert m.model.embed_tokens.padding_idx is None and m.model.embed_tokens.weight[0].abs().sum() > 0
+    m(input_ids=torch.zeros(2, 6, dtype=torch.long), labels=torch.zeros(2, 6, dtype=torch.long)).loss.backward()
+    assert m.model.embed_tokens.weight.grad[0].abs().sum() > 0
+    padded = make_model(spec(special_ids={"pad_token_id": 0}))
+    assert padded.model.embed_tokens.padding_idx == 0, "an explicit pad id is still honoured"
+
+
+@pytest.mark.parametrize("part", ["mlp", "carope"])
+def test_parts_added_to_llama_get_its_initialiser(part):
+    """The ReLU MLP and CARoPE's projection are built after Llama's init ran; they are re-drawn at std 0.02 like the
+    rest (PyTorch's default Linear init would be uniform with std 1/sqrt(3 * fan_in), ~0.1 at width 32)."""
+    m = make_model(spec(mlp="relu", position="carope", hidden_size=64))
+    layer = m.model.layers[0]
+    w = layer.mlp.up.weight if part == "mlp" else layer.self_attn.carope_proj.weight
+    assert abs(w.std().item() - 0.02) < 0.004
+
+
 def test_random_codes_are_per_sequence_and_seeded():
     m = make_model(spec(embedding="random_codes"))
     x = ids()

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from shared.lm.configs import count_params, make_model
-from shared.lm.trainer import TrainConfig, lr_at, resolve_device, sample_batch, train
+from shared.lm.trainer import TrainConfig, TrainingDiverged, lr_at, resolve_device, sample_batch, train
 
 V = 16  # vocabulary of the synthetic language
 
@@ -148,3 +148,17 @@ def test_custom_loss_fn_is_used():
     result = train(model, markov_stream(1_000, 0), TrainConfig(steps=3, batch_size=2, seq_len=8, warmup=1, log_every=1),
                    log=None, loss_fn=loss_fn)  # fmt: skip
     assert calls == [(2, 9)] * 3 and result.history[-1]["loss"] < result.history[0]["loss"]
+
+
+def test_a_nan_loss_stops_training_at_that_step_with_the_history():
+    def loss_fn(model, batch):
+        loss = model(input_ids=batch[:, :-1]).logits.pow(2).mean()
+        return loss * float("nan") if len(seen) == 4 else loss
+
+    seen = []
+    model = make_model("micro", V, seed=0, bos_token_id=0, eos_token_id=0, pad_token_id=0)
+    cfg = TrainConfig(steps=10, batch_size=2, seq_len=8, warmup=1, log_every=2)
+    with pytest.raises(TrainingDiverged, match="diverged at step 5") as err:
+        train(model, markov_stream(1_000, 0), cfg, log=None, loss_fn=loss_fn, callback=lambda s, r: seen.append(s))
+    assert err.value.step == 5 and [r["step"] for r in err.value.history] == [2, 4]
+    assert next(model.parameters()).device.type == "cpu"
