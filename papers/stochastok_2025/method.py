@@ -139,22 +139,19 @@ def _pad(game: Game, idx: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def finetune(model, game: Game, steps: int, batch: int, lr: float, seed: int) -> list[float]:
-    """AdamW on the game's answers (prompt tokens carry no loss), constant `lr`; returns the loss per step."""
-    gen = torch.Generator().manual_seed(seed)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
-    model.train()
-    losses = []
-    for _ in range(steps):
+    """The shared trainer on the game's answers (prompt tokens carry no loss): AdamW (PyTorch's betas, no weight
+    decay), constant `lr`, clipping at 1; returns the loss per step."""
+    from shared.lm.trainer import TrainConfig, train
+
+    def answers(step, gen):
         idx = torch.randint(0, len(game), (batch,), generator=gen).tolist()
         x, y = _pad(game, idx)
-        logits = model(input_ids=x).logits  # [B, T, V]
-        loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), y.flatten(), ignore_index=-100)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        losses.append(loss.item())
-    model.eval()
+        return {"input_ids": x, "targets": y}
+
+    cfg = TrainConfig(steps=steps, batch_size=batch, lr=lr, warmup=0, schedule="constant", weight_decay=0.0,
+                      betas=(0.9, 0.999), grad_clip=1.0, seed=seed, log_every=steps)  # fmt: skip
+    losses = []
+    train(model, None, cfg, batches=answers, callback=lambda step, row: losses.append(row["loss"]), log=None)
     return losses
 
 
