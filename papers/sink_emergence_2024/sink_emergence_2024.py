@@ -288,33 +288,33 @@ record = run.finish(claim_results)
 # tokens, no special token) is therefore *not reproduced*. The paper's own models were measured with their
 # tokenizers' defaults, and we could not check offline whether its random-token inputs kept a BOS.
 #
-# **Training.** Under softmax a `<bos>` sink grows from 0 at initialisation to 11.4% [5.5, 15.0] of heads over 5
-# seeds: it clears the 2% bar of a partial reproduction, not the 10% bar (*partially reproduced*). Sigmoid attention
-# without normalisation, same data, seeds and schedule, has almost no sink, 0.94% [0.16, 2.89]: most seeds have
-# none, one or two grow a weak one, so the interval reaches past the 2% bar (*partially reproduced*); its loss is
-# 1.3% [-1.4, 3.2] above softmax, the upper edge just past the 3% bar (*partially reproduced*). With a learnable key
-# bias and zero value, the first-token sink is 0.94 [0.21, 2.67] times softmax's (*inconclusive*): the key-bias
-# models' Sink_1 spreads from almost nothing to a quarter of their heads between seeds (standard deviation 10 points),
-# while 7.5% of heads on average put over 0.3 of their attention on the slot. The v1 record's 0.26 (*partially
-# reproduced*) was a point estimate from three seeds; on another machine the same seeds gave 0.83. At this training
-# length the slot takes the sink in some seeds and not in others; deciding the ratio against the 0.6 bar would take
-# about 5 x (1.23 / 0.34)^2, some 70 seeds, at today's spread.
+# **Training.** Under softmax a `<bos>` sink grows from 0 at initialisation to 12.6% [1.6, 29.5] of heads over 5
+# seeds, but the seeds disagree (standard deviation 16 points) and the interval straddles the 2% bar of a partial
+# reproduction (*inconclusive*). Sigmoid attention without normalisation, same data, seeds and schedule, has almost no
+# sink, 0.16% [0.04, 0.31], wholly under the 2% bar (*reproduced*); its loss is 2.6% [-0.5, 3.9] above softmax, the
+# upper edge past the 3% bar (*partially reproduced*). Both sink verdicts moved with the family fix of 2026-12-06
+# (before it: softmax 11.4% [5.5, 15.0], sigmoid 0.94% [0.16, 2.89], both *partially reproduced*); these models use
+# the SwiGLU MLP, which the initialiser fix does not touch, so the likely cause is that token 0, the chains' most
+# frequent token, is no longer frozen at a zero embedding. With a learnable key bias and zero value, the first-token
+# sink is 0.73 [0.07, 2.44] times softmax's, but the claim is *inconclusive* on its precondition: the softmax models'
+# own sink straddles 2%, so there is no firm sink to absorb. The key-bias models' Sink_1 spreads between seeds
+# (standard deviation 12 points), and no head puts over 0.3 of its attention on the slot in any seed. The v1 record's
+# 0.26 (*partially reproduced*) was a point estimate from three seeds; on another machine the same seeds gave 0.83.
 #
-# **How firm the training verdicts are.** Training at lr 1e-2 amplifies last-digit differences: re-run with the same
-# seeds on another CPU code path (AVX2 instead of AVX-512), the softmax sink became 9.8%, the sigmoid sink 1.5% [0.16,
-# 5.4] (*inconclusive*, it straddles the 5% bar), the loss gap 2.8% and the key-bias ratio 1.19; with seeds 5-9
-# instead of 0-4 the sigmoid sink was 0.27% [0.08, 0.63] and the loss gap 1.1% [-0.2, 2.7], both *reproduced*. The
-# sigmoid claims sit on their bars at 5 seeds: their verdicts are *partially reproduced* here but could be one step
-# either way; the softmax and key-bias verdicts held in every rerun. The declared tolerances of the trained values
-# are the drift measured on the AVX2 code path.
+# **How firm the training verdicts are.** Training at lr 1e-2 amplifies last-digit differences. On the family before
+# the fix, re-run with the same seeds on another CPU code path (AVX2 instead of AVX-512), the softmax sink became 9.8%,
+# the sigmoid sink 1.5% [0.16, 5.4] (*inconclusive*, it straddles the 5% bar), the loss gap 2.8% and the key-bias
+# ratio 1.19; with seeds 5-9 instead of 0-4 the sigmoid sink was 0.27% [0.08, 0.63] and the loss gap 1.1% [-0.2,
+# 2.7], both *reproduced*. These reruns were not repeated on the fixed family; the declared tolerances of the trained
+# values are the drift they measured on the AVX2 code path.
 #
 # **`full` profile** (100 probe sequences, 5 seeds x 600 steps; `results/full.json`, judged by the v1 engine before
-# this redesign and not re-run since): the pretrained-model numbers hold (SmolLM2 73% natural, 77% random; Gemma 81%
-# natural, 0.01% random without `<bos>`, 78% with it). The softmax sink was 18.4% [14.8, 22.0] of heads, sigmoid
-# 0.03%, its loss 4.1% [2.8, 5.4] above softmax; the key-bias ratio was 0.68 (a point estimate): the slot still held a
-# sink (5% of heads) but the first token had become one again in other heads. In these tiny models the bias absorbs
-# the sink early in training in some seeds, not for good; the paper's 60M models, trained 20k steps, report that it
-# does.
+# this redesign and not re-run since, so an older, stale run on the family before the fix): the pretrained-model
+# numbers hold (SmolLM2 73% natural, 77% random; Gemma 81% natural, 0.01% random without `<bos>`, 78% with it). The
+# softmax sink was 18.4% [14.8, 22.0] of heads, sigmoid 0.03%, its loss 4.1% [2.8, 5.4] above softmax; the key-bias
+# ratio was 0.68 (a point estimate): the slot still held a sink (5% of heads) but the first token had become one again
+# in other heads. In these tiny models the bias absorbs the sink early in training in some seeds, not for good; the
+# paper's 60M models, trained 20k steps, report that it does.
 #
 # **What the default run cannot show.** Emergence on the project corpus itself: at CPU scale (a pilot of 1M tokens
 # with and without `<bos>`) tiny models trained on the raw text stay below 1%. That is consistent with the paper's
