@@ -187,11 +187,13 @@ record = run.finish(claim_results)
 # every step, where only structure can answer, the 5 forced models stay at chance on unseen tokens (0.52) and at chance
 # loss. A 2-layer d = 32 decoder does not learn the identity-matching circuit the structural answer needs within 300
 # steps, so the five claims about structural ICL (its early appearance and fade, and what active and temporary
-# forgetting do to it) are *inconclusive*, not refuted: vanilla's unseen-token accuracy peaks at 0.57 and ends near 0.5,
-# active and temporary forgetting end at 0.53 and 0.51. What would decide them: a model and budget for which the forced
+# forgetting do to it) are *inconclusive*, not refuted: vanilla's unseen-token accuracy peaks at 0.56 and ends near 0.5,
+# active and temporary forgetting end at 0.52 and 0.52. What would decide them: a model and budget for which the forced
 # control passes (the pilot found no structural ICL at k = 1 or 3 either; the paper trains 6-layer models ~62k steps).
 #
 # **The in-weights side reproduces.** Vanilla models answer every conflict query by the token's class (IWL share 1.0),
-# and temporary forgetting hands the head tokens back to IWL within ~20 steps of the last reset (1.0, against 0.79 for
+# and temporary forgetting hands the head tokens back to IWL within ~20 steps of the last reset (1.0, against 0.71 for
 # active forgetting, which keeps relearning the head embeddings between resets every 3 steps). Without structural ICL,
-# that is only the in-weights half of the paper's dual process. Seeds 5-9 give the same seven verdicts.
+# that is only the in-weights half of the paper's dual process. Seeds 5-9 (run on the family before the fix of
+# 2026-12-06) gave the same seven verdicts. The default re-run on the fixed family (token 0 no longer frozen at zero;
+# the SwiGLU MLP is untouched by the initialiser fix) kept all seven verdicts; only the values above moved a little.
