@@ -278,44 +278,48 @@ record = run.finish(claim_results)
 # %% [markdown]
 # ## Discussion
 # *Default run* (10 seeds x 5 position schemes, 300 steps of 32 x 32 tokens, training length 32; 16,384 held-out
-# tokens scored in windows of 32, 64 and 128). Perplexities are over a 513-token vocabulary, so only ratios compare
-# with the paper. No claim is reproduced; none is contradicted on perplexity either; CARoPE trains slower.
+# tokens scored in windows of 32, 64 and 128), re-run on the fixed model family of 2026-12-06: token 0, the most
+# frequent token of the mapped corpus, is no longer frozen at a zero embedding (this moved every scheme), and CARoPE's
+# projection gets the Llama initialiser. No verdict moved. Perplexities are over a 513-token vocabulary, so only
+# ratios compare with the paper. No claim is reproduced; none is contradicted on perplexity either; CARoPE trains
+# slower.
 #
-# **At the training length** CARoPE's perplexity is 0.982 [0.914, 1.032] times RoPE's (paper, GPT-Tiny: 0.988): the
-# point estimate sits where the paper's does, but the seed-to-seed spread (a few percent) is larger than the effect,
-# so the interval straddles 1 (*inconclusive*; at this spread some 40 seeds would be needed to resolve a 1.2% effect).
-# Against learned absolute positions CARoPE is clearly better, 0.80 [0.72, 0.88] (paper 0.95), and against ALiBi
-# 0.93 [0.82, 1.01]. But NoPE, the trivial control with no position signal at all, is almost as good as CARoPE: its
-# margin is 0.044 [-0.015, 0.099] nats, straddling 0, so *none* of the three training-length claims can be credited
-# to CARoPE's positional mechanism (all three *inconclusive*; `train-vs-learned` clears its own bar and fails only on
-# the control). In these tiny models after 300 steps, learned positions and ALiBi are what is bad (high variance over
-# seeds, std 7-8 perplexity points), not CARoPE that is good.
+# **At the training length** CARoPE's perplexity is 1.007 [0.944, 1.065] times RoPE's (paper, GPT-Tiny: 0.988; 0.982
+# [0.914, 1.032] before the family fix): the seed-to-seed spread (a few percent) is larger than either effect, so the
+# interval straddles 1 (*inconclusive*). Against learned absolute positions CARoPE is clearly better, 0.81 [0.73, 0.85]
+# (paper 0.95), and against ALiBi 0.97 [0.91, 1.06]. But NoPE, the trivial control with no position signal at all, is
+# almost as good as CARoPE: its margin is 0.051 [-0.035, 0.134] nats, straddling 0, so *none* of the three
+# training-length claims can be credited to CARoPE's positional mechanism (all three *inconclusive*;
+# `train-vs-learned` clears its own bar and fails only on the control). In these tiny models after 300 steps, learned
+# positions are what is bad (the highest perplexity and the largest spread over seeds, std 8 perplexity points), not
+# CARoPE that is good.
 #
-# **Beyond the training length** the paper's premise is absent: RoPE does not fail at 2x (perplexity 0.992
-# [0.988, 0.995] of its 1x value: more context still helps) and barely at 4x (1.019 [0.997, 1.092]), so the
+# **Beyond the training length** the paper's premise is absent: RoPE does not fail at 2x (perplexity 0.987
+# [0.984, 0.990] of its 1x value: more context still helps) and barely at 4x (1.003 [0.988, 1.044]), so the
 # preconditions of both RoPE length claims fail and they are *inconclusive: the setup cannot show the effect*. What
 # the run does show goes against the claim: CARoPE degrades more than RoPE beyond the training length (its ppl rises
-# from 35.9 to 38.2 at 4x while RoPE's goes from 36.6 to 37.2); the length-specific margin over RoPE is
-# -0.043 [-0.073, -0.020] nats at 4x, and over ALiBi -0.012 [-0.021, -0.006] at 2x. A plausible reason is the
-# initialisation: the engine's CARoPE starts at f = 1/(1 + ln 2) ~ 0.59 for every token, so its slowest rotary pair
-# turns 0.015 rad per token (a period of ~400 tokens) where RoPE's turns 3e-4, and CARoPE's phases are sums of learned,
-# input-dependent speeds that were never exercised past 32 tokens. The paper's 2x gain (0.45) comes from models whose
-# RoPE baseline breaks down (81 vs 29 perplexity at 1024 vs 512); deciding the length claims needs a setting where
-# RoPE fails, e.g. longer training at a longer training length (the full profile trains 700 steps).
+# from 36.6 to 40.9 at 4x while RoPE's stays at 36.6-36.7); the length-specific margin over RoPE is -0.006 [-0.009,
+# -0.003] nats at 2x and -0.10 [-0.18, -0.07] at 4x, and over ALiBi -0.013 [-0.016, -0.009] at 2x. A plausible reason
+# is the initialisation: the engine's CARoPE starts at f = 1/(1 + ln 2) ~ 0.59 for every token, so its slowest rotary
+# pair turns 0.015 rad per token (a period of ~400 tokens) where RoPE's turns 3e-4, and CARoPE's phases are sums of
+# learned, input-dependent speeds that were never exercised past 32 tokens. The paper's 2x gain (0.45) comes from
+# models whose RoPE baseline breaks down (81 vs 29 perplexity at 1024 vs 512); deciding the length claims needs a
+# setting where RoPE fails, e.g. longer training at a longer training length (the full profile trains 700 steps).
 #
 # **Throughput.** The engine's CARoPE computes per-token powers and a cumulative sum in every layer; on one CPU core
-# it trains at 0.81 [0.78, 0.84] of RoPE's tokens/s (*not reproduced* against the paper's 1.21, a GPU number; timing,
+# it trains at 0.86 [0.84, 0.88] of RoPE's tokens/s (*not reproduced* against the paper's 1.21, a GPU number; timing,
 # machine-dependent, reported and never failed on).
 #
-# **Stability.** With seeds 10-19 instead of 0-9 (same code and settings, trained in scratch) no verdict moved: the
-# same six *inconclusive* and throughput *not reproduced*; CARoPE/RoPE was 1.036 [0.930, 1.109] at 1x and 1.144
-# [1.034, 1.253] at 4x (CARoPE again worse beyond the training length, RoPE again not failing), CARoPE/learned 0.786
-# [0.649, 0.855], NoPE margin 0.079 [-0.005, 0.164].
+# **Stability.** With seeds 10-19 instead of 0-9 (same settings, trained in scratch, on the family before the fix) no
+# verdict moved: the same six *inconclusive* and throughput *not reproduced*; CARoPE/RoPE was 1.036 [0.930, 1.109] at
+# 1x and 1.144 [1.034, 1.253] at 4x (CARoPE again worse beyond the training length, RoPE again not failing),
+# CARoPE/learned 0.786 [0.649, 0.855], NoPE margin 0.079 [-0.005, 0.164]. It was not repeated on the fixed family.
 #
-# **Full profile** (6 seeds x 700 steps; `results/full.json`): with longer training the seed spread shrinks and the
-# picture sharpens. CARoPE matches RoPE at the training length (1.011 [0.998, 1.024]), beats learned absolute
-# positions by about what the paper reports (0.946 [0.928, 0.955] against 0.951) and, this time, beats the NoPE
-# control too (0.052 [0.013, 0.067] nats): `train-vs-learned` is *reproduced*. RoPE still holds up at 2x (1.006 of its
-# 1x perplexity) and degrades at 4x (1.088), but CARoPE degrades at least as much (0.998 at 2x, 1.046 [0.943, 1.162]
-# at 4x): no sign of the paper's length advantage; ALiBi extrapolates best. Throughput 0.822 of RoPE's.
+# **Full profile** (6 seeds x 700 steps; `results/full.json`, an older run on the family before the fix, not re-run):
+# with longer training the seed spread shrinks and the picture sharpens. CARoPE matches RoPE at the training length
+# (1.011 [0.998, 1.024]), beats learned absolute positions by about what the paper reports (0.946 [0.928, 0.955]
+# against 0.951) and, this time, beats the NoPE control too (0.052 [0.013, 0.067] nats): `train-vs-learned` is
+# *reproduced*. RoPE still holds up at 2x (1.006 of its 1x perplexity) and degrades at 4x (1.088), but CARoPE degrades
+# at least as much (0.998 at 2x, 1.046 [0.943, 1.162] at 4x): no sign of the paper's length advantage; ALiBi
+# extrapolates best. Throughput 0.822 of RoPE's.
 
