@@ -1,0 +1,1 @@
+"""Language Modeling with Learned Meta-Tokens (catalog id 79)."""
