@@ -192,7 +192,7 @@ def collect(papers=None) -> dict:
     A results file that fails validation raises `ResultsError` naming the file and the field: an index that silently
     skipped it would understate what failed.
     """
-    from shared.citation.snapshot import headline_profile, profile_order, sha256_bytes
+    from shared.citation.snapshot import profile_order, sha256_bytes
     from shared.paper import discover
     from shared.results import load
 
@@ -209,12 +209,16 @@ def collect(papers=None) -> dict:
                        "scope": scope_of(paper)})  # fmt: skip
         if not files:
             continue
-        headline = headline_profile(files)
+        records = {profile: load(path) for profile, path in files.items()}
+        fresh = {profile: freshness(paper, profile, record) for profile, record in records.items()}
+        # the profile that counts in totals and summaries: the largest fresh one (a stale full run does not outrank a
+        # fresh default), else default, else the preferred one
+        headline = summary_profile({profile: {"status": status} for profile, (status, _) in fresh.items()})
         for profile in profile_order(files):
             path = files[profile]
-            record = load(path)
+            record = records[profile]
             prov = record["provenance"]
-            status, changed = freshness(paper, profile, record)
+            status, changed = fresh[profile]
             reg, reg_why = registration(record)
             runs.setdefault(paper.slug, {})[profile] = {
                 "status": status, "verdicts": Counter(c["verdict"] for c in record["claims"]),

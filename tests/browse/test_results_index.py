@@ -182,3 +182,16 @@ def test_registration_is_read_from_the_record(record, expected):
     assert status == expected and why
     if expected == "not-preregistered" and "uncommitted" in str(record):
         assert why == "run from a tree where claims.py is not committed"
+
+
+def test_a_stale_full_run_does_not_outrank_a_fresh_default(sb):
+    """The profile that counts in the totals is the largest *fresh* one: once beta's full parameters change, its
+    fresh default run becomes the headline and the stale full run is listed, not counted."""
+    params = sb / "papers/beta_2023/params/full.yaml"
+    params.write_text(params.read_text().replace("N: 30", "N: 31"))
+    r = run_papers(sb, "results")
+    assert r.returncode == 0, r.stderr
+    beta = [x for x in json.loads((sb / "results/index.json").read_text())["rows"] if x["paper"] == "beta_2023"]
+    assert [(x["profile"], x["status"], x["headline"]) for x in beta] == [
+        ("full", "stale", False), ("default", "fresh", True)
+    ]
