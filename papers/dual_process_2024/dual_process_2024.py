@@ -197,3 +197,9 @@ record = run.finish(claim_results)
 # that is only the in-weights half of the paper's dual process. Seeds 5-9 (run on the family before the fix of
 # 2026-12-06) gave the same seven verdicts. The default re-run on the fixed family (token 0 no longer frozen at zero;
 # the SwiGLU MLP is untouched by the initialiser fix) kept all seven verdicts; only the values above moved a little.
+#
+# **Full run** (10 seeds x 1,500 steps, temporary stop at step 500; 540 s, fixed family). The same seven verdicts.
+# Five times the steps still leave the forced control at 0.53 [0.49, 0.60] on unseen tokens (bar 0.8), so the five
+# ICL claims stay *inconclusive*: vanilla peaks at 0.58 and drops by 0.06, active forgetting ends at 0.65 with a
+# conflict IWL share of 0.45, temporary at 0.56. `iwl-wins` (1.0) and `temporary-iwl-head` (0.99 [0.96, 1.0], margin
+# 0.54 over active forgetting) stay *reproduced*. Longer training does not bring structural ICL to this model.
