@@ -31,13 +31,13 @@ Deviations from the paper, on purpose:
 
 import hashlib
 import json
-from pathlib import Path
 
 import torch
 from torch.nn import functional as F
 from transformers import AttentionInterface
 
 from shared.lm import family, trainer
+from shared.lm.checkpoints import load_checkpoint, save_checkpoint  # noqa: F401 (used as method.*)
 
 NONAPX = "nonapx"
 IMPLEMENTATION = "deconstructed_attention"
@@ -177,32 +177,6 @@ def train_lm(arch: tuple[str, ...], seed: int, stream: torch.Tensor, vocab: int,
     with torch.no_grad():
         for p in model.parameters():
             p.copy_(p.half().float())
-    return model
-
-
-def save_checkpoint(path: Path, model, key: str) -> None:
-    from safetensors.torch import save_file
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().half().contiguous() for k, v in model.state_dict().items() if not k.startswith("lm_head")}
-    save_file(state, str(path), metadata={"key": key})
-
-
-def load_checkpoint(path: Path, model, key: str):
-    """Load fp16 weights into `model` (fp32); refuse a checkpoint trained under other settings."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
-    with safe_open(str(path), "pt") as f:
-        stored = f.metadata().get("key")
-    if stored != key:
-        raise ValueError(f"{path.name}: trained under other settings (key {stored}, expected {key}); retrain it "
-                         "(TRAIN='always')")  # fmt: skip
-    state = {k: v.float() for k, v in load_file(str(path)).items()}
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    if unexpected or any(not k.startswith("lm_head") for k in missing):
-        raise ValueError(f"{path.name}: missing {missing}, unexpected {unexpected}")
-    model.tie_weights()
     return model
 
 

@@ -35,13 +35,13 @@ Deviations from the paper, on purpose:
 import hashlib
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from transformers import AttentionInterface
 
 from shared.lm import family, trainer
+from shared.lm.checkpoints import load_checkpoint, save_checkpoint  # noqa: F401 (used as method.*)
 
 IMPLEMENTATION = "meta_tokens_2025"
 IGNORE = -100
@@ -219,33 +219,6 @@ def run_key(arm: str, task: SegmentRecall, lists: int, spec: family.ModelSpec, c
     blob = {"arm": arm, "task": [task.items, task.names, task.size], "lists": lists, "spec": spec.to_dict(),
             "cfg": trainer.config_dict(cfg), "engine": family.code_version(), "method": 1}  # fmt: skip
     return hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def save_checkpoint(path: Path, model, key: str) -> None:
-    """fp16 weights (the tied output layer is the embedding table and is not stored twice), tagged with `key`."""
-    from safetensors.torch import save_file
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().half().contiguous() for k, v in model.state_dict().items() if not k.startswith("lm_head")}
-    save_file(state, str(path), metadata={"key": key})
-
-
-def load_checkpoint(path: Path, model, key: str):
-    """Load fp16 weights into a fresh arm model (fp32); refuse a checkpoint trained under other settings."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
-    with safe_open(str(path), "pt") as f:
-        stored = f.metadata().get("key")
-    if stored != key:
-        raise ValueError(f"{path.name}: trained under other settings (key {stored}, expected {key}); retrain it "
-                         "(TRAIN='always')")  # fmt: skip
-    missing, unexpected = model.load_state_dict({k: v.float() for k, v in load_file(str(path)).items()}, strict=False)
-    if unexpected or any(not k.startswith("lm_head") for k in missing):
-        raise ValueError(f"{path.name}: missing {missing}, unexpected {unexpected}")
-    model.tie_weights()
-    model.eval()
-    return model
 
 
 def test_set(task: SegmentRecall, n: int, lists: int, seed: int, meta: bool) -> dict:
