@@ -21,7 +21,7 @@ Deviations from the paper, on purpose:
 - masking: one whole entity span per denoising statement instead of the official 15% of tokens; with 2-token names a
   15% token mask rarely hides a whole name, which is what a reversed query asks for (a pilot, seeds 100-104, found
   2-28% reverse accuracy with 15-50% token masks and 34-70% with span masks; the recorded seeds are 0-4).
-- names and descriptions are syllable tuples (`SlotFacts`: `shared.lm.tasks.FictitiousFacts` with one syllable pool
+- names and descriptions are syllable tuples (`shared.lm.tasks.SlotFacts`: `FictitiousFacts` with one syllable pool
   per slot), not Berglund et al.'s English names and descriptions; one relation token "is" in both directions; exact
   match of the whole answer span. With one pool shared by all slots (the shared generator as it is) BICO's reverse
   accuracy stayed at 0-14% in the pilot (400 and 800 steps): the transfer from the bidirectional steps to causal
@@ -29,14 +29,13 @@ Deviations from the paper, on purpose:
 """
 
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from transformers import AttentionInterface
 
 from shared.lm.family import _rotate, family_attention
-from shared.lm.tasks import FictitiousFacts
+from shared.lm.tasks import FictitiousFacts, SlotFacts  # noqa: F401 (SlotFacts used as method.SlotFacts)
 
 IMPLEMENTATION = "bico_mirrored"
 IGNORE = -100
@@ -129,24 +128,6 @@ def denoising(model):
         model.bidirectional = False
         for a in layers:
             a.mirror_future = False
-
-
-@dataclass
-class SlotFacts(FictitiousFacts):
-    """`FictitiousFacts` whose every slot has its own syllable pool: name syllable s of slot k is token
-    `5 + k * syllables + s`, description slot k follows the `name_len` name pools. As in real names and descriptions
-    (a first name is not a surname, "composer" is not "Melodies"), a token says which slot of which entity it fills.
-    The facts (which syllables, in which order) are those of `FictitiousFacts` with the same arguments."""
-
-    def __post_init__(self):
-        super().__post_init__()
-        S = self.syllables
-        self.names = self.names + torch.arange(self.name_len) * S
-        self.descriptions = self.descriptions - S + (self.name_len + torch.arange(self.desc_len)) * S
-
-    @property
-    def vocab(self) -> int:
-        return 5 + (self.name_len + self.desc_len) * self.syllables
 
 
 def training_statements(facts: FictitiousFacts, forward_only: int) -> torch.Tensor:

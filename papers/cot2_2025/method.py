@@ -2,7 +2,7 @@
 Continuous chain of thought (CoT2) on the minimum non-negative sum task, after Gozeten et al. (arXiv:2505.23648v2).
 
 What is new here, on top of the shared family model and trainer (`shared.lm`):
-- `MNNS`: the task as token sequences: `[BOS, d_1 .. d_m, SEP]`, then m output steps; the reachable partial sums after
+- the task is `shared.lm.tasks.MNNS` (imported here, used as `method.MNNS`), as token sequences: `[BOS, d_1 .. d_m, SEP]`, then m output steps; the reachable partial sums after
   t digits (every sign pattern of the first t digits, duplicates counted: the empirical distribution of all traces),
   the answer (the smallest non-negative signed sum of all m digits) and one optimal trace (the discrete CoT's target);
 - the three objectives on one sequence length (equal compute): CSFT for CoT2 (teacher-forced mixture embeddings, a
@@ -22,112 +22,17 @@ Deviations from the paper, on purpose:
 """
 
 import hashlib
-import itertools
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
 from shared.lm.family import ModelSpec, code_version, make_model
-from shared.lm.tasks import IGNORE
+from shared.lm.tasks import IGNORE, MNNS
 from shared.lm.trainer import TrainConfig, train
 
 METHODS = ("cot2", "discrete", "no_cot")
-
-
-@dataclass
-class MNNS:
-    """The minimum non-negative sum task with `m` digits in `1..high`, as token ids.
-
-    Ids: 0 = BOS, 1 = SEP (also the no-CoT filler), `1 + d` = digit d, then the sums `-m*high .. m*high`.
-    """
-
-    m: int = 4
-    high: int = 9
-    signs: torch.Tensor = field(init=False, repr=False)
-
-    def __post_init__(self):
-        # every sign pattern, +1 before -1 in each place (itertools order): [2^m, m]
-        self.signs = torch.tensor(list(itertools.product((1, -1), repeat=self.m)))
-
-    @property
-    def bos(self) -> int:
-        return 0
-
-    @property
-    def sep(self) -> int:
-        return 1
-
-    @property
-    def max_sum(self) -> int:
-        return self.m * self.high
-
-    @property
-    def vocab(self) -> int:
-        return 2 + self.high + 2 * self.max_sum + 1
-
-    @property
-    def prompt_len(self) -> int:
-        return self.m + 2
-
-    @property
-    def seq_len(self) -> int:
-        """Input positions of every method: the prompt plus m-1 fed-back steps."""
-        return self.prompt_len + self.m - 1
-
-    def digit_id(self, d):
-        return 1 + d
-
-    def sum_id(self, s):
-        return 2 + self.high + self.max_sum + s
-
-    def id_sum(self, i):
-        return i - (2 + self.high + self.max_sum)
-
-    def instances(self) -> torch.Tensor:
-        """Every digit sequence `[high^m, m]` (lexicographic)."""
-        return torch.tensor(list(itertools.product(range(1, self.high + 1), repeat=self.m)))
-
-    def split(self, a: torch.Tensor, train_frac: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Indices of train and held-out instances; all orderings of one multiset of digits fall on the same side, so
-        the held-out instances are digit multisets never seen in training."""
-        keys = [tuple(sorted(row)) for row in a.tolist()]
-        groups = sorted(set(keys))
-        perm = torch.randperm(len(groups), generator=torch.Generator().manual_seed(seed)).tolist()
-        train_groups = {groups[i] for i in perm[: int(round(train_frac * len(groups)))]}
-        is_train = torch.tensor([k in train_groups for k in keys])
-        return is_train.nonzero().flatten(), (~is_train).nonzero().flatten()
-
-    def partial_sums(self, a: torch.Tensor) -> torch.Tensor:
-        """`[B, 2^m, m]`: the partial sums of every sign pattern (trace) after 1..m digits."""
-        return torch.cumsum(a.unsqueeze(1) * self.signs.unsqueeze(0), dim=-1)
-
-    def answers(self, a: torch.Tensor) -> torch.Tensor:
-        """`[B]`: the smallest non-negative signed sum (one always exists: flipping every sign flips the sum)."""
-        final = self.partial_sums(a)[..., -1]
-        return final.masked_fill(final < 0, torch.iinfo(final.dtype).max).min(-1).values
-
-    def trace(self, a: torch.Tensor) -> torch.Tensor:
-        """`[B, m]`: the partial sums of the first optimal sign pattern (+ before -): the discrete CoT's target."""
-        ps = self.partial_sums(a)
-        final = ps[..., -1]
-        best = (final == self.answers(a).unsqueeze(-1)).float().argmax(-1)  # first optimal pattern
-        return ps[torch.arange(len(a)), best]
-
-    def reachable(self, a: torch.Tensor) -> torch.Tensor:
-        """`[B, m, V]`: at step t (after t digits) the share of the 2^m sign patterns whose partial sum is each value
-        (= the 2^t prefixes, each counted 2^(m-t) times): the CSFT targets of the first m-1 steps."""
-        ps = self.partial_sums(a)  # [B, 2^m, m]
-        out = torch.zeros(len(a), self.m, self.vocab, dtype=torch.float64)
-        out.scatter_add_(2, self.sum_id(ps).transpose(1, 2), torch.ones(ps.transpose(1, 2).shape, dtype=torch.float64))
-        return out / ps.shape[1]
-
-    def prompts(self, a: torch.Tensor) -> torch.Tensor:
-        """`[B, m + 2]`: BOS, the digits, SEP."""
-        B = len(a)
-        return torch.cat([torch.full((B, 1), self.bos), self.digit_id(a), torch.full((B, 1), self.sep)], dim=1)
 
 
 # ----------------------------------------------------------------------------------------------- objectives

@@ -3,43 +3,6 @@ import torch
 from papers.cot2_2025 import method
 from papers.cot2_2025.claims import CLAIMS
 from shared.claims import Measurement, evaluate_claims
-from shared.lm.tasks import min_nonneg_sum
-
-
-def test_answers_match_shared_generator_and_brute_force():
-    task = method.MNNS(m=4, high=9)
-    a, best = min_nonneg_sum(500, 4, 9, torch.Generator().manual_seed(1))
-    assert torch.equal(task.answers(a), best)
-    assert task.answers(torch.tensor([[1, 2, 3, 4], [5, 5, 5, 1], [9, 1, 1, 1]])).tolist() == [0, 4, 6]
-
-
-def test_trace_is_an_optimal_sign_pattern():
-    task = method.MNNS(m=4, high=5)
-    a = task.instances()
-    tr = task.trace(a)
-    assert torch.equal(tr[:, -1], task.answers(a))
-    assert (tr[:, 0].abs() == a[:, 0]).all() and (tr.diff(dim=1).abs() == a[:, 1:]).all()
-    # the first optimal pattern in the fixed order: 1, 2, 3, 4 -> +1 -2 -3 +4
-    assert task.trace(torch.tensor([[1, 2, 3, 4]])).tolist() == [[1, -1, -4, 0]]
-
-
-def test_reachable_targets_known_case():
-    task = method.MNNS(m=3, high=3)
-    d = task.reachable(torch.tensor([[1, 2, 3]]))[0]
-    at = lambda t, s: d[t, task.sum_id(s)].item()  # noqa: E731
-    assert at(0, 1) == at(0, -1) == 0.5
-    assert at(1, 3) == at(1, -1) == at(1, 1) == at(1, -3) == 0.25
-    # after 3 digits: +-1 +-2 +-3 gives 6, 0, 2, -4, 4, -2, 0, -6: 0 twice
-    assert at(2, 0) == 0.25 and at(2, 6) == 0.125 and abs(d.sum(-1) - 1).max() < 1e-12
-
-
-def test_split_keeps_multisets_together():
-    task = method.MNNS(m=3, high=4)
-    a = task.instances()
-    tr, va = task.split(a, 0.8, seed=3)
-    seen = {tuple(sorted(r)) for r in a[tr].tolist()}
-    assert len(va) > 0 and not any(tuple(sorted(r)) in seen for r in a[va].tolist())
-    assert sorted(torch.cat([tr, va]).tolist()) == list(range(len(a)))
 
 
 def test_equal_lengths_and_losses_run():

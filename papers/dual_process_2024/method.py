@@ -10,7 +10,8 @@ forgetting (Chen et al. 2023) re-initialises the token embeddings every k steps;
 after N steps.
 
 What this module adds to the shared engine (`shared.lm`):
-- `PosTask`: the task generator (training sampler, fixed probe sets with unseen, head-token conflict and tail tokens);
+- the task generator `PosTask` (training sampler, fixed probe sets with unseen, head-token conflict and tail tokens)
+  is in `shared.lm.tasks`, re-exported here;
 - `EmbeddingForgetting`: the reset schedule, run from the shared trainer's `callback` (see its docstring for exactly
   what is reset and how the optimiser state is reached);
 - `Probe`: in-context accuracy on unseen tokens and IWL/ICL shares on conflicting head tokens, every `every` steps;
@@ -37,135 +38,11 @@ import torch
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
 from shared.lm.family import ModelSpec, make_model
+from shared.lm.tasks import PosTask  # noqa: F401 (the task lives in shared.lm.tasks; used as method.PosTask)
 from shared.lm.trainer import TrainConfig, train
 
 IGNORE = -100
 CONDITIONS = ("vanilla", "active", "temporary", "random_label", "forced")
-
-
-# ---------------------------------------------------------------------------------------------------------- the task
-@dataclass
-class PosTask:
-    """The part-of-speech frames. Ids: nouns `0..n-1`, adjectives `n..2n-1` (rank order: id n + r is the adjective of
-    Zipf rank r), unseen tokens `2n..2n+u-1` (never in training), then `cop`, `NOUN`, `ADJ`.
-
-    A sequence is `[cop, a, m, q]` or `[m, cop, a, q]` (a = adjective, m = noun, each frame with probability 1/2) and
-    the query q is a or m (probability 1/2); the target at the query is `ADJ` if q stood right after `cop`, else
-    `NOUN`. A share `ambiguous` of each class (every tenth rank from the first) may stand in the other role: drawn, it
-    is swapped half the time for an ambiguous token of the other class, as in the official generator, so some tokens
-    can only be read from context.
-
-    Args:
-        per_class (int): nouns (= adjectives).
-        unseen (int): token ids kept out of training (even).
-        alpha (float): Zipf exponent of the ranks (p(r) ~ 1 / r^alpha, r = 1..per_class).
-        ambiguous (float): share of each class that is ambiguous.
-    """
-
-    per_class: int = 64
-    unseen: int = 32
-    alpha: float = 1.5
-    ambiguous: float = 0.1
-
-    @property
-    def cop(self) -> int:
-        return 2 * self.per_class + self.unseen
-
-    @property
-    def noun_label(self) -> int:
-        return self.cop + 1
-
-    @property
-    def adj_label(self) -> int:
-        return self.cop + 2
-
-    @property
-    def vocab(self) -> int:
-        return self.cop + 3
-
-    @property
-    def unseen_ids(self) -> torch.Tensor:
-        return torch.arange(2 * self.per_class, 2 * self.per_class + self.unseen)
-
-    def rank_probs(self) -> torch.Tensor:
-        """Zipf probabilities of ranks `[per_class]` (float64)."""
-        p = 1.0 / torch.arange(1, self.per_class + 1, dtype=torch.float64) ** self.alpha
-        return p / p.sum()
-
-    def ambiguous_ranks(self) -> torch.Tensor:
-        """Ranks whose tokens may take the other role: every `round(1 / ambiguous)`-th rank, from rank 0."""
-        if self.ambiguous <= 0:
-            return torch.zeros(0, dtype=torch.long)
-        return torch.arange(0, self.per_class, max(1, round(1 / self.ambiguous)))
-
-    def frames(self, adj: torch.Tensor, noun: torch.Tensor, gen: torch.Generator, query_adj: torch.Tensor | None = None,
-               labels: str = "structure") -> dict:  # fmt: skip
-        """`{"input_ids" [B, 4], "targets" [B, 4], "query_is_adj_slot" [B]}` from the adjective-slot and noun-slot tokens
-        `[B]`; `labels="random"` draws the target label by a coin (the random-label control)."""
-        B = adj.shape[0]
-        frame_b = torch.rand(B, generator=gen) < 0.5
-        if query_adj is None:
-            query_adj = torch.rand(B, generator=gen) < 0.5
-        cop = torch.full((B,), self.cop)
-        first = torch.where(frame_b, noun, cop)
-        second = torch.where(frame_b, cop, adj)
-        third = torch.where(frame_b, adj, noun)
-        query = torch.where(query_adj, adj, noun)
-        ids = torch.stack([first, second, third, query], dim=1)
-        answer = torch.where(query_adj, self.adj_label, self.noun_label)
-        if labels == "random":
-            answer = torch.where(torch.rand(B, generator=gen) < 0.5, self.adj_label, self.noun_label)
-        targets = torch.full_like(ids, IGNORE)
-        targets[:, -1] = answer
-        return {"input_ids": ids, "targets": targets, "query_is_adj_slot": query_adj}
-
-    def draw_ranks(self, n: int, gen: torch.Generator) -> torch.Tensor:
-        return torch.multinomial(self.rank_probs(), n, replacement=True, generator=gen)
-
-    def sample(self, batch: int, gen: torch.Generator, labels: str = "structure") -> dict:
-        """A training batch: Zipf ranks for both slots, ambiguous tokens swapped role half the time."""
-        adj = self.per_class + self.draw_ranks(batch, gen)
-        noun = self.draw_ranks(batch, gen)
-        amb = self.ambiguous_ranks()
-        if amb.numel():
-            # an ambiguous noun in the noun slot becomes an ambiguous adjective half the time, and vice versa
-            amb_p = self.rank_probs()[amb]
-            drawn_noun, drawn_adj = noun.clone(), adj.clone()
-            for slot, other_offset in ((noun, self.per_class), (adj, 0)):
-                is_amb = torch.isin(slot % self.per_class, amb)
-                flip = is_amb & (torch.rand(batch, generator=gen) < 0.5)
-                repl = amb[torch.multinomial(amb_p, batch, replacement=True, generator=gen)] + other_offset
-                slot.copy_(torch.where(flip, repl, slot))
-            # the same token in both slots would leave the query's slot undefined: keep the drawn pair there
-            same = noun == adj
-            noun.copy_(torch.where(same, drawn_noun, noun))
-            adj.copy_(torch.where(same, drawn_adj, adj))
-        out = self.frames(adj, noun, gen, labels=labels)
-        return {"input_ids": out["input_ids"], "targets": out["targets"]}
-
-    def probe_sets(self, n: int, seed: int, head: int = 8, tail_share: float = 0.1) -> dict[str, dict]:
-        """Fixed probe sequences (the same for every model of a seed), `n` each:
-        - `unseen`: both slots hold distinct unseen tokens: only structure can answer (structural ICL);
-        - `conflict`: a head noun (rank < `head`, not ambiguous) in the adjective slot and a head adjective in the noun
-          slot: the structural answer and the token's class disagree on every sequence;
-        - `tail`: ordinary frames with tokens of the last `tail_share` of ranks (rare in training);
-        - `head`: ordinary frames with head tokens (in-distribution, both strategies agree)."""
-        gen = torch.Generator().manual_seed(10_000 + seed)
-        sets = {}
-        perm = torch.stack([torch.randperm(self.unseen, generator=gen)[:2] for _ in range(n)])
-        u = self.unseen_ids[perm]
-        sets["unseen"] = self.frames(u[:, 0], u[:, 1], gen)
-        amb = set(self.ambiguous_ranks().tolist())
-        head_ranks = torch.tensor([r for r in range(self.per_class) if r not in amb][:head])
-        pick = lambda: head_ranks[torch.randint(0, len(head_ranks), (n,), generator=gen)]  # noqa: E731
-        sets["conflict"] = self.frames(
-            pick(), self.per_class + pick(), gen
-        )  # noun in the adj slot, adj in the noun slot
-        sets["head"] = self.frames(self.per_class + pick(), pick(), gen)
-        lo = self.per_class - max(1, round(tail_share * self.per_class))
-        tail = lambda: torch.randint(lo, self.per_class, (n,), generator=gen)  # noqa: E731
-        sets["tail"] = self.frames(self.per_class + tail(), tail(), gen)
-        return sets
 
 
 # ------------------------------------------------------------------------------------------------------- forgetting

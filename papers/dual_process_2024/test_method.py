@@ -10,63 +10,6 @@ from shared.lm.family import make_model
 TASK = method.PosTask(per_class=16, unseen=8, alpha=1.5, ambiguous=0.25)
 
 
-def _structural_answer(ids: torch.Tensor, task: method.PosTask) -> torch.Tensor:
-    """The known answer from structure alone: ADJ when the query equals the token right after `cop`."""
-    cop_pos = (ids[:, :3] == task.cop).float().argmax(1)
-    after_cop = ids[torch.arange(len(ids)), cop_pos + 1]
-    return torch.where(ids[:, 3] == after_cop, task.adj_label, task.noun_label)
-
-
-def test_training_targets_follow_structure():
-    batch = TASK.sample(512, torch.Generator().manual_seed(0))
-    ids, targets = batch["input_ids"], batch["targets"]
-    assert ids.shape == (512, 4) and (targets[:, :3] == method.IGNORE).all()
-    assert torch.equal(targets[:, 3], _structural_answer(ids, TASK))
-    # no unseen token and no label token ever appears in a training input
-    assert not torch.isin(ids, TASK.unseen_ids).any()
-    assert ids.max() <= TASK.cop
-
-
-def test_unambiguous_tokens_keep_their_class():
-    """In training an unambiguous token is always in its own role: the in-weights answer is its class."""
-    batch = TASK.sample(4096, torch.Generator().manual_seed(1))
-    ids, targets = batch["input_ids"], batch["targets"]
-    q = ids[:, 3]
-    amb = torch.isin(q % TASK.per_class, TASK.ambiguous_ranks())
-    klass = torch.where(q >= TASK.per_class, TASK.adj_label, TASK.noun_label)
-    assert torch.equal(targets[~amb, 3], klass[~amb])
-    # ambiguous tokens do take the other role sometimes
-    assert (targets[amb, 3] != klass[amb]).any()
-
-
-def test_zipf_head_dominates():
-    ranks = TASK.draw_ranks(20000, torch.Generator().manual_seed(2))
-    counts = torch.bincount(ranks, minlength=TASK.per_class).double() / 20000
-    assert torch.allclose(counts, TASK.rank_probs(), atol=0.01)
-    assert counts[0] > 10 * counts[-1]
-
-
-def test_probe_sets_known_answers():
-    sets = TASK.probe_sets(256, seed=0)
-    for name, batch in sets.items():
-        assert torch.equal(batch["targets"][:, 3], _structural_answer(batch["input_ids"], TASK)), name
-    assert torch.isin(
-        sets["unseen"]["input_ids"][:, [0, 1, 2]], torch.cat([TASK.unseen_ids, torch.tensor([TASK.cop])])
-    ).all()
-    # conflict: the query's own class is never the structural answer
-    conflict = sets["conflict"]
-    q = conflict["input_ids"][:, 3]
-    klass = torch.where(q >= TASK.per_class, TASK.adj_label, TASK.noun_label)
-    assert (klass != conflict["targets"][:, 3]).all()
-    assert torch.equal(TASK.probe_sets(256, seed=0)["unseen"]["input_ids"], sets["unseen"]["input_ids"])
-
-
-def test_random_label_control_has_nothing_to_learn():
-    batch = TASK.sample(4096, torch.Generator().manual_seed(3), labels="random")
-    agree = (batch["targets"][:, 3] == _structural_answer(batch["input_ids"], TASK)).float().mean().item()
-    assert abs(agree - 0.5) < 0.04
-
-
 def _tiny_cfg(**kw):
     return method.RunConfig(steps=30, batch=16, forget_every=10, temporary_stop=15, probe_every=10, probe_n=32,
                             hidden=16, task=TASK, **kw)  # fmt: skip

@@ -20,6 +20,9 @@ from dataclasses import dataclass
 
 import torch
 
+from shared.lm.trainer import TrainConfig
+from shared.lm.trainer import train as shared_train
+
 
 @dataclass(frozen=True)
 class PromptDistribution:
@@ -172,29 +175,39 @@ def ols_predict(xs: torch.Tensor, ys: torch.Tensor, xq: torch.Tensor, ridge: flo
     return (xq.unsqueeze(1) @ w_hat).squeeze(-1).squeeze(-1)
 
 
+def lsa_loss(model: LinearSelfAttention, batch: dict) -> torch.Tensor:
+    """The squared-error objective `E[(y_hat - y)^2] / 2` on a batch `{"prompts" [B, d+1, n+1], "y" [B]}`."""
+    return 0.5 * (model(batch["prompts"]) - batch["y"]).pow(2).mean()
+
+
 def train(d: int, n: int, steps: int, lr: float, batch: int, sigma: float, seed: int,
           log_every: int = 0) -> tuple[LinearSelfAttention, list[dict]]:  # fmt: skip
-    """Gradient descent on the population loss `E[(y_hat - y)^2] / 2`, one fresh batch of prompts per step.
+    """Gradient descent on the population loss `E[(y_hat - y)^2] / 2`, one fresh batch of prompts per step, on the
+    shared trainer (`shared.lm.trainer.train`: plain SGD, no clipping, no weight decay).
 
-    The step is constant for the first half, then decays linearly to zero, so that the Monte-Carlo noise of the last
-    steps averages out and the end point approaches the gradient-flow limit.
+    The step is constant for the first half, then decays linearly to zero (`schedule="linear"`, `decay_start=0.5`),
+    so that the Monte-Carlo noise of the last steps averages out and the end point approaches the gradient-flow limit.
+    One generator seeded by `seed` draws the initial `Theta` and then every batch of prompts (the sampler ignores the
+    trainer's own generator), so a seed gives the same run as before the move to the shared trainer.
     """
     g = torch.Generator().manual_seed(seed)
     model = LinearSelfAttention(d, sigma, g)
     dist = PromptDistribution(d, n)
-    opt = torch.optim.SGD(model.parameters(), lr=lr)
-    half = steps // 2
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0 if s < half else (steps - s) / (steps - half))
     target = global_minimum(d, n)
     history = []
-    for step in range(steps):
+
+    def batches(step: int, _trainer_gen: torch.Generator) -> dict:
         E, yq, *_ = dist.sample(batch, g)
-        loss = 0.5 * (model(E) - yq).pow(2).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
-        if log_every and (step % log_every == 0 or step == steps - 1):
+        return {"prompts": E, "y": yq}
+
+    def probe(step: int, row: dict) -> None:  # step counts from 1 after the update; history keeps 0-based steps
+        s = step - 1
+        if log_every and (s % log_every == 0 or s == steps - 1):
             dist_to_min = float((model.effective_matrix() - target).norm() / target.norm())
-            history.append({"step": step, "loss": loss.item(), "rel_dist": dist_to_min})
+            history.append({"step": s, "loss": row["loss"], "rel_dist": dist_to_min})
+
+    cfg = TrainConfig(steps=steps, lr=lr, optimizer="sgd", momentum=0.0, weight_decay=0.0, warmup=0,
+                      schedule="linear", decay_start=0.5, min_lr_ratio=0.0, grad_clip=None, seed=seed,
+                      log_every=max(steps, 1), eval_every=max(steps, 1))  # fmt: skip
+    shared_train(model, None, cfg, batches=batches, loss_fn=lsa_loss, callback=probe, log=None)
     return model, history

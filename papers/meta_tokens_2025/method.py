@@ -2,16 +2,17 @@
 Meta-tokens and meta-attention, after Shah, Gupta, Ramji & Chaudhari, "Language Modeling with Learned Meta-Tokens"
 (arXiv:2509.16278v1).
 
-What is new in this paper, and only that (the model family, the trainer and the seeding are `shared.lm`):
-- `insert_after`: meta-token injection, one meta token after every marked position of a task sequence (the targets
-  move with their tokens; a meta token never carries a loss, as in the paper, where meta-token positions are removed
-  from the loss);
+What is new in this paper, and only that (the model family, the trainer, the seeding and the task are `shared.lm`):
+- meta-token injection is `shared.lm.tasks.insert_after` (re-exported here): one meta token after every marked
+  position of a task sequence (the targets move with their tokens; a meta token never carries a loss, as in the paper,
+  where meta-token positions are removed from the loss);
 - `meta_attention`: the paper's meta-attention, softmax(QK^T / sqrt(d) + M_causal + P) V, where P is 0 between two
   meta-token positions and -inf otherwise, registered with transformers' `AttentionInterface` as `meta_tokens_2025`
   and added to the family's causal attention of every layer; `meta_attention_reference` is the same by a loop, the
   fp64 reference of the tests;
-- `SegmentRecall`: the synthetic long-range task (an analogue of the paper's List Recall): named lists, then a query
-  (list name, index) whose answer is that item of that list; meta tokens close every list;
+- the synthetic long-range task is `shared.lm.tasks.SegmentRecall` (re-exported here; an analogue of the paper's
+  List Recall): named lists, then a query (list name, index) whose answer is that item of that list; meta tokens
+  close every list;
 - `train_arm`, `accuracy`, `answer_entropy`: the three arms (plain: no meta tokens; pause: the same meta tokens as
   ordinary tokens, no meta-attention; meta: meta tokens and meta-attention), scored at 1x and 2x the training length.
 
@@ -34,7 +35,6 @@ Deviations from the paper, on purpose:
 
 import hashlib
 import json
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -42,6 +42,7 @@ from transformers import AttentionInterface
 
 from shared.lm import family, trainer
 from shared.lm.checkpoints import load_checkpoint, save_checkpoint  # noqa: F401 (used as method.*)
+from shared.lm.tasks import SegmentRecall, insert_after  # noqa: F401 (used as method.*)
 
 IMPLEMENTATION = "meta_tokens_2025"
 IGNORE = -100
@@ -116,76 +117,6 @@ def enable_meta(model, meta_id: int, enabled: bool = True) -> None:
     model.register_forward_pre_hook(mark, with_kwargs=True)
     model.config._attn_implementation = IMPLEMENTATION
     model.meta_state = state
-
-
-# ------------------------------------------------------------------------------------------------ injection
-def insert_after(ids: torch.Tensor, targets: torch.Tensor, after: torch.Tensor, token: int) -> tuple:
-    """Insert `token` right after every position where `after` `[B, T]` is set (the same count in every row).
-
-    Returns:
-        tuple: ids `[B, T + n]` and targets `[B, T + n]`: every original token keeps its target, an inserted token
-        gets none (-100), as the paper removes meta-token positions from the loss.
-    """
-    counts = after.sum(1)
-    if not bool((counts == counts[0]).all()):
-        raise ValueError("insert_after needs the same number of insertions in every row")
-    B, T = ids.shape
-    n = int(counts[0])
-    shift = torch.cumsum(after.long(), dim=1) - after.long()  # insertions strictly before each position
-    new_pos = torch.arange(T).unsqueeze(0) + shift  # [B, T]
-    out_ids = torch.full((B, T + n), token, dtype=ids.dtype)
-    out_tg = torch.full((B, T + n), IGNORE, dtype=targets.dtype)
-    out_ids.scatter_(1, new_pos, ids)
-    out_tg.scatter_(1, new_pos, targets)
-    return out_ids, out_tg
-
-
-# ------------------------------------------------------------------------------------------------ the task
-@dataclass(frozen=True)
-class SegmentRecall:
-    """Named lists, then a query: `n1 a b c  n2 d e f  ...  Q n2 #2` -> `e` (item 2 of list n2).
-
-    Ids: items `0..items-1`, list names `items..items+names-1`, index tokens `#1..#size` next, then the query token
-    `Q` and the meta token `M`. A sequence has `lists` lists with distinct names, each of `size` items drawn uniformly;
-    the query names one of them and an index; the target (at the last position) is that item. With `meta=True` a meta
-    token closes every list (after its last item).
-    """
-
-    items: int = 16
-    names: int = 24
-    size: int = 3
-
-    @property
-    def query_id(self) -> int:
-        return self.items + self.names + self.size
-
-    @property
-    def meta_id(self) -> int:
-        return self.query_id + 1
-
-    @property
-    def vocab(self) -> int:
-        return self.meta_id + 1
-
-    def sample(self, batch: int, lists: int, gen: torch.Generator, meta: bool = False) -> dict:
-        """`{"input_ids" [B, T], "targets" [B, T]}` with the answer at the last position (-100 elsewhere)."""
-        if lists > self.names:
-            raise ValueError(f"{lists} distinct list names asked from {self.names}")
-        names = torch.rand(batch, self.names, generator=gen).argsort(-1)[:, :lists] + self.items  # [B, L]
-        vals = torch.randint(0, self.items, (batch, lists, self.size), generator=gen)  # [B, L, K]
-        which = torch.randint(0, lists, (batch,), generator=gen)
-        index = torch.randint(0, self.size, (batch,), generator=gen)
-        body = torch.cat([names.unsqueeze(-1), vals], dim=-1).flatten(1)  # [B, L * (K + 1)]
-        query = torch.stack([torch.full((batch,), self.query_id), names[torch.arange(batch), which],
-                             self.items + self.names + index], dim=1)  # fmt: skip
-        ids = torch.cat([body, query], dim=1)
-        targets = torch.full_like(ids, IGNORE)
-        targets[:, -1] = vals[torch.arange(batch), which, index]
-        if meta:
-            after = torch.zeros_like(ids, dtype=torch.bool)
-            after[:, : body.shape[1]] = (torch.arange(body.shape[1]) % (self.size + 1) == self.size).unsqueeze(0)
-            ids, targets = insert_after(ids, targets, after, self.meta_id)
-        return {"input_ids": ids, "targets": targets}
 
 
 # ------------------------------------------------------------------------------------------------ arms

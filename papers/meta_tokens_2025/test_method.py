@@ -74,33 +74,6 @@ def test_pause_and_plain_inputs_leave_the_family_model_unchanged():
         assert not torch.allclose(meta(input_ids=batch["input_ids"]).logits, ref)
 
 
-def test_insert_after_keeps_tokens_and_targets():
-    ids = torch.tensor([[5, 6, 7, 8], [1, 2, 3, 4]])
-    tg = torch.tensor([[-100, 60, -100, 80], [10, -100, 30, -100]])
-    after = torch.tensor([[True, False, True, False], [False, True, False, True]])
-    new_ids, new_tg = method.insert_after(ids, tg, after, 99)
-    assert new_ids.tolist() == [[5, 99, 6, 7, 99, 8], [1, 2, 99, 3, 4, 99]]
-    assert new_tg.tolist() == [[-100, -100, 60, -100, -100, 80], [10, -100, -100, 30, -100, -100]]
-    with pytest.raises(ValueError):
-        method.insert_after(ids, tg, torch.tensor([[True] * 4, [False] * 4]), 99)
-
-
-def test_segment_recall_known_answers():
-    b = TASK.sample(64, 4, torch.Generator().manual_seed(2), meta=False)
-    ids, tg = b["input_ids"], b["targets"]
-    assert ids.shape == (64, 4 * 3 + 3) and (tg[:, :-1] == -100).all()
-    for row, t in zip(ids, tg[:, -1]):
-        body = row[:-3].view(4, 3)
-        assert len(set(body[:, 0].tolist())) == 4  # distinct names
-        name, index = int(row[-2]), int(row[-1]) - TASK.items - TASK.names
-        assert int(row[-3]) == TASK.query_id and 0 <= index < TASK.size
-        assert int(body[body[:, 0] == name][0, 1 + index]) == int(t)
-    m = TASK.sample(64, 4, torch.Generator().manual_seed(2), meta=True)
-    assert m["input_ids"].shape == (64, 4 * 4 + 3)
-    assert (m["input_ids"][:, 3:16:4] == TASK.meta_id).all()  # a meta token closes every list
-    assert torch.equal(m["input_ids"][m["input_ids"] != TASK.meta_id].view(64, -1), ids)
-
-
 def test_checkpoint_round_trip_and_key(tmp_path):
     cfg = TrainConfig(steps=30, batch_size=8, seq_len=1, lr=3e-3, warmup=5, seed=0, threads=1)
     model, result = method.train_arm("meta", TASK, 3, SPEC, cfg)

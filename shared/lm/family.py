@@ -389,14 +389,16 @@ def attention_probs(model: FamilyLM, ids: torch.Tensor) -> torch.Tensor:
 
 
 def code_version() -> str:
-    """A short hash of the code a trained family model depends on (this module, the trainer, the task generators): put
-    it in a checkpoint cache's key, so that a fix to the engine retrains instead of reusing stale weights silently."""
+    """A short hash of the code a trained family model depends on (this module and the trainer): put it in a checkpoint
+    cache's key, so that a fix to the engine retrains instead of reusing stale weights silently. The task generators
+    (`tasks.py`) are left out: a new task must not retrain every cached model; a cache whose data comes from a task
+    keys the task's settings itself."""
     import hashlib
     from pathlib import Path
 
     here = Path(__file__).parent
     h = hashlib.sha256()
-    for name in ("family.py", "trainer.py", "tasks.py"):
+    for name in ("family.py", "trainer.py"):
         h.update((here / name).read_bytes())
     return h.hexdigest()[:12]
 

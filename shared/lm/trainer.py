@@ -6,8 +6,12 @@ The hooks, for papers whose data or objective is not "next token of a text strea
 - `batches(step, generator)`: a task sampler (`shared.lm.tasks`) returning `[B, T + 1]` ids or a dict with
   `input_ids [B, T]` and `targets [B, T]` (-100 = no loss there); replaces the windows of `train_tokens`;
 - `loss_fn(model, batch)`: another objective (mask denoising, a loss on some positions only);
-- `TrainConfig.optimizer` (`adamw` or `sgd` with `momentum`), `schedule` (`cosine` or `constant`) and `lr_mult`
-  (a learning-rate factor per parameter-name prefix: two layers trained at different rates).
+- `TrainConfig.optimizer` (`adamw` or `sgd` with `momentum`), `schedule` (`cosine`, `constant` or `linear`: constant,
+  then a linear decay from `decay_start`), `grad_clip=None` (no clipping) and `lr_mult` (a learning-rate factor per
+  parameter-name prefix: two layers trained at different rates).
+
+Batches need not be tokens: a dict without `input_ids` (regression prompts, say) counts its first tensor's rows as the
+units of `tokens` and `tokens_per_s`, and a `loss_fn` gives the objective.
 """
 
 import math
@@ -37,11 +41,11 @@ class TrainConfig:
     batch_size: int = 16
     seq_len: int = 128
     lr: float = 3e-3
-    min_lr_ratio: float = 0.1  # cosine decays to lr * min_lr_ratio
+    min_lr_ratio: float = 0.1  # cosine and linear decay to lr * min_lr_ratio
     warmup: int = 50
     weight_decay: float = 0.1
     betas: tuple[float, float] = (0.9, 0.95)
-    grad_clip: float = 1.0
+    grad_clip: float | None = 1.0  # None: no clipping (the gradient norm is still logged)
     seed: int = 0
     eval_every: int = 100
     eval_batches: int = 8
@@ -50,7 +54,9 @@ class TrainConfig:
     device: str = "cpu"  # "cpu", "cuda" or "auto" (cuda when available); the model is returned on the CPU either way
     optimizer: str = "adamw"  # "adamw" or "sgd" (with `momentum`)
     momentum: float = 0.9  # sgd only
-    schedule: str = "cosine"  # "cosine" (warmup, then cosine to lr * min_lr_ratio) or "constant" (warmup, then lr)
+    schedule: str = "cosine"  # "cosine" (warmup, then cosine to lr * min_lr_ratio), "constant" (warmup, then lr) or
+    # "linear" (warmup, lr until decay_start * steps, then linear to lr * min_lr_ratio at the last step)
+    decay_start: float = 0.0  # linear only: the fraction of the steps after which the decay starts
     lr_mult: dict[str, float] = field(default_factory=dict)  # parameter-name prefix -> factor on the learning rate
 
 
@@ -74,12 +80,23 @@ class TrainResult:
                 "tokens_per_s": self.tokens_per_s, "final_val_loss": self.final_val_loss}  # fmt: skip
 
 
+SCHEDULES = ("cosine", "constant", "linear")
+
+
 def lr_at(step: int, cfg: TrainConfig) -> float:
-    """Linear warmup to `cfg.lr`, then cosine decay to `cfg.lr * cfg.min_lr_ratio` at `cfg.steps` (or constant)."""
+    """Linear warmup to `cfg.lr`, then cosine decay to `cfg.lr * cfg.min_lr_ratio` at `cfg.steps`, or constant, or
+    (`linear`) constant until step `int(cfg.decay_start * cfg.steps)` and then a linear decay that reaches
+    `cfg.lr * cfg.min_lr_ratio` one step after the last (step `s` gets the factor `(steps - s) / (steps - start)`)."""
     if step < cfg.warmup:
         return cfg.lr * (step + 1) / cfg.warmup
     if cfg.schedule == "constant":
         return cfg.lr
+    if cfg.schedule == "linear":
+        start = max(int(cfg.decay_start * cfg.steps), cfg.warmup)
+        if step < start:
+            return cfg.lr
+        left = (cfg.steps - step) / max(1, cfg.steps - start)
+        return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * left)
     progress = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
     return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
 
@@ -107,13 +124,28 @@ def to_device(batch: torch.Tensor | dict, device) -> torch.Tensor | dict:
     return batch.to(device)
 
 
+def batch_units(batch: torch.Tensor | dict) -> int:
+    """What a batch counts towards `tokens`: its input ids (`[B, T + 1]` ids count `B * T`), or, for a dict without
+    `input_ids`, the rows of its first tensor (prompts, examples)."""
+    if not isinstance(batch, dict):
+        return batch[:, :-1].numel()
+    if "input_ids" in batch:
+        return batch["input_ids"].numel()
+    first = next((v for v in batch.values() if torch.is_tensor(v)), None)
+    if first is None:
+        raise ValueError("a batch dict needs input_ids or at least one tensor")
+    return first.shape[0]
+
+
 def make_optimizer(model, cfg: TrainConfig) -> torch.optim.Optimizer:
     """AdamW or SGD over the trainable parameters, in groups: weight decay only on >= 2-D tensors (not on norms and
     biases, the usual GPT recipe), and one group per `cfg.lr_mult` prefix with its factor (`group["lr_mult"]`)."""
     if cfg.optimizer not in ("adamw", "sgd"):
         raise ValueError(f"TrainConfig.optimizer={cfg.optimizer!r}; choose 'adamw' or 'sgd'")
-    if cfg.schedule not in ("cosine", "constant"):
-        raise ValueError(f"TrainConfig.schedule={cfg.schedule!r}; choose 'cosine' or 'constant'")
+    if cfg.schedule not in SCHEDULES:
+        raise ValueError(f"TrainConfig.schedule={cfg.schedule!r}; choose one of {SCHEDULES}")
+    if not 0.0 <= cfg.decay_start <= 1.0:
+        raise ValueError(f"TrainConfig.decay_start={cfg.decay_start}; a fraction of the steps, in [0, 1]")
     named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     unmatched = [prefix for prefix in cfg.lr_mult if not any(n.startswith(prefix) for n, _ in named)]
     if unmatched:
@@ -198,12 +230,17 @@ def train(model, train_tokens: torch.Tensor | None, cfg: TrainConfig, val_tokens
             n = cfg.batch_size * cfg.seq_len
         else:
             batch = to_device(batches(step, gen), device)
-            ids = batch["input_ids"] if isinstance(batch, dict) else batch[:, :-1]
-            n = ids.numel()
+            n = batch_units(batch)
         loss = loss_fn(model, batch)
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip).item()  # .item() syncs the GPU
+        if cfg.grad_clip is None:
+            grads = [p.grad for p in model.parameters() if p.grad is not None]
+            grad_norm = torch.nn.utils.get_total_norm(grads).item()
+        else:
+            grad_norm = torch.nn.utils.clip_grad_norm_(
+                model.parameters(), cfg.grad_clip
+            ).item()  # .item() syncs the GPU
         opt.step()
         t_train += time.perf_counter() - t0
         result.tokens += n

@@ -4,7 +4,15 @@ import pytest
 import torch
 
 from shared.lm.configs import count_params, make_model
-from shared.lm.trainer import TrainConfig, TrainingDiverged, lr_at, resolve_device, sample_batch, train
+from shared.lm.trainer import (
+    TrainConfig,
+    TrainingDiverged,
+    batch_units,
+    lr_at,
+    resolve_device,
+    sample_batch,
+    train,
+)
 
 V = 16  # vocabulary of the synthetic language
 
@@ -128,7 +136,8 @@ def test_sgd_constant_schedule_and_lr_multipliers():
 
 def test_bad_optimizer_schedule_and_prefix_are_clear_errors():
     stream = markov_stream(1_000, 0)
-    for bad, match in [({"optimizer": "adam"}, "optimizer"), ({"schedule": "linear"}, "schedule"),
+    for bad, match in [({"optimizer": "adam"}, "optimizer"), ({"schedule": "step"}, "schedule"),
+                       ({"schedule": "linear", "decay_start": 1.5}, "decay_start"),
                        ({"lr_mult": {"decoder.": 2.0}}, "match no parameter")]:  # fmt: skip
         model = make_model("micro", V, seed=0, bos_token_id=0, eos_token_id=0, pad_token_id=0)
         with pytest.raises(ValueError, match=match):
@@ -162,3 +171,40 @@ def test_a_nan_loss_stops_training_at_that_step_with_the_history():
         train(model, markov_stream(1_000, 0), cfg, log=None, loss_fn=loss_fn, callback=lambda s, r: seen.append(s))
     assert err.value.step == 5 and [r["step"] for r in err.value.history] == [2, 4]
     assert next(model.parameters()).device.type == "cpu"
+
+
+def test_linear_schedule_matches_torch_lambda_lr():
+    """`schedule="linear"`: constant, then a linear decay, step for step the factor torch's LambdaLR gives."""
+    steps, lr = 10, 0.5
+    cfg = TrainConfig(steps=steps, lr=lr, warmup=0, schedule="linear", decay_start=0.5, min_lr_ratio=0.0)
+    half = steps // 2
+    factor = lambda s: 1.0 if s < half else (steps - s) / (steps - half)  # noqa: E731
+    assert [lr_at(s, cfg) for s in range(steps)] == [lr * factor(s) for s in range(steps)]
+    floor = TrainConfig(steps=steps, lr=lr, warmup=2, schedule="linear", min_lr_ratio=0.2)
+    lrs = [lr_at(s, floor) for s in range(steps)]
+    assert lrs[:2] == [0.25, 0.5] and all(a > b for a, b in zip(lrs[2:], lrs[3:]))
+    assert lrs[-1] == pytest.approx(lr * (0.2 + 0.8 / (steps - 2)))
+
+
+def test_no_clipping_logs_the_norm_and_leaves_the_gradient():
+    stream = markov_stream(1_000, 0)
+    rows = {}
+    for clip in (None, 1e-3):
+        model = make_model("micro", V, seed=0, bos_token_id=0, eos_token_id=0, pad_token_id=0)
+        cfg = TrainConfig(steps=2, batch_size=2, seq_len=8, warmup=0, threads=1, grad_clip=clip, optimizer="sgd",
+                          momentum=0.0, weight_decay=0.0, schedule="constant", lr=0.1)  # fmt: skip
+        got = []
+        train(model, stream, cfg, log=None, callback=lambda s, row, got=got: got.append(row))
+        rows[clip] = (got, model.lm_head.weight.detach().clone())
+    # the same first-step gradient norm either way; clipping at 1e-3 changes the update, no clipping does not cap it
+    assert rows[None][0][0]["grad_norm"] == pytest.approx(rows[1e-3][0][0]["grad_norm"], rel=1e-6)
+    assert rows[None][0][0]["grad_norm"] > 1e-3
+    assert not torch.allclose(rows[None][1], rows[1e-3][1])
+
+
+def test_batch_units_count_tokens_or_rows():
+    assert batch_units(torch.zeros(4, 9, dtype=torch.long)) == 32
+    assert batch_units({"input_ids": torch.zeros(3, 5), "targets": torch.zeros(3, 5)}) == 15
+    assert batch_units({"label": 1, "prompts": torch.zeros(6, 4, 11), "y": torch.zeros(6)}) == 6
+    with pytest.raises(ValueError, match="input_ids or at least one tensor"):
+        batch_units({"label": 1})
