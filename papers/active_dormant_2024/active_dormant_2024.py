@@ -30,7 +30,7 @@
 # %% tags=["parameters"]
 PROFILE = "default"  # the params/<profile>.yaml that overrides these values
 SEEDS = [0, 1, 2, 3, 4]  # independent training runs (initialisation and data) per configuration: the units
-RELU_SEEDS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]  # seeds of the 1-layer ReLU model (cheap; its BOS share is 0 or ~0.1)
+RELU_SEEDS = [0, 1, 2, 3, 4]  # seeds of the 1-layer ReLU model
 N_VERSES = 5000  # KJV verses the bigram chain is estimated from
 K_TRIGGERS = 3  # trigger tokens: the k most frequent characters (the paper's k = 3)
 DIM = 32  # residual width (paper: 256)
@@ -38,8 +38,11 @@ LENGTH = 32  # tokens after BOS per sequence (paper: 256)
 BATCH = 32  # fresh sequences per step (paper: 512)
 LR = 0.01  # AdamW step size (paper: 3e-4 over 10k-100k steps)
 SGD_LR = 0.03  # SGD step size, momentum 0.9 (the paper's SGD setting)
-STEPS_1L = 400  # training steps of the 1-layer models (softmax and ReLU)
-STEPS_3L = 250  # training steps of the 3-layer models (Adam and SGD)
+STEPS_1L = 400  # training steps of the plain 1-layer softmax model
+STEPS_RELU = 400  # training steps of the 1-layer ReLU model (250 left a seed without the copy)
+CLAMP_STEPS = 160  # steps of the BOS-clamped and placebo-clamped runs (a multiple of LOG_EVERY), compared with the
+# plain run's checkpoints up to the same step (constant step size, no warmup, the same data: the same first steps)
+STEPS_3L = 80  # training steps of the 3-layer models (Adam and SGD): a token measurement, the `full` profile decides
 LOG_EVERY = 20  # steps between dynamics checkpoints of the 1-layer softmax model
 PROBE = 64  # fixed probe sequences every statistic is measured on
 
@@ -63,6 +66,7 @@ pd.options.display.float_format = "{:.4g}".format
 verses = read_jsonl(data_path("text/kjv/verses.jsonl"))[:N_VERSES]
 task = BigramBackcopy.from_text("\n".join(v["text"] for v in verses), k=K_TRIGGERS)
 probe = task.sample(PROBE, LENGTH, torch.Generator().manual_seed(12345))
+placebo = int(probe[:, 1].mode().values)  # the placebo token of the clamp control: the most frequent first character
 
 # %% tags=["nbval-check-output"]
 preregister(CLAIMS)
@@ -91,17 +95,23 @@ print(f"vocabulary {task.vocab + 1} (with BOS), triggers {[task.itos[i] for i in
 
 # %% [markdown]
 # ## Experiment
-# Four configurations, each trained once per seed on fresh BB batches: the 1-layer softmax model with Adam (the
-# paper's core setting, with its dynamics logged), the same with ReLU attention (on `RELU_SEEDS`: its BOS share is 0 in
-# most seeds and about 0.1 in some, so it needs more of them), and a 3-layer softmax model trained with Adam and with
-# SGD. Every statistic is measured on the same fixed probe sequences.
+# Six configurations, each trained once per seed on fresh BB batches: the 1-layer softmax model with Adam (the paper's
+# core setting, with its dynamics logged); the same model trained for `CLAMP_STEPS` steps with its BOS value-state norm
+# held at the others' mean after every optimiser step (the mutual-reinforcement intervention: the value state cannot
+# drain) and, as the trivial control, with the same clamp on a placebo token; the same model with ReLU attention (on
+# `RELU_SEEDS`); and a 3-layer softmax model trained with Adam and with SGD. Every statistic is measured on the same
+# fixed probe sequences.
 
 # %%
 configs = {
     "1L softmax Adam": BBConfig(layers=1, dim=DIM, length=LENGTH, batch=BATCH, steps=STEPS_1L, lr=LR,
                                 log_every=LOG_EVERY),
-    "1L ReLU Adam": BBConfig(layers=1, dim=DIM, length=LENGTH, batch=BATCH, steps=STEPS_1L, lr=LR,
-                             attention="relu", log_every=STEPS_1L),
+    "1L softmax Adam, BOS value clamped": BBConfig(layers=1, dim=DIM, length=LENGTH, batch=BATCH, steps=CLAMP_STEPS,
+                                                   lr=LR, log_every=LOG_EVERY, clamp="bos"),
+    "1L softmax Adam, placebo clamped": BBConfig(layers=1, dim=DIM, length=LENGTH, batch=BATCH, steps=CLAMP_STEPS,
+                                                 lr=LR, log_every=LOG_EVERY, clamp="placebo"),
+    "1L ReLU Adam": BBConfig(layers=1, dim=DIM, length=LENGTH, batch=BATCH, steps=STEPS_RELU, lr=LR,
+                             attention="relu", log_every=STEPS_RELU),
     "3L softmax Adam": BBConfig(layers=3, dim=DIM, length=LENGTH, batch=BATCH, steps=STEPS_3L, lr=LR,
                                 log_every=STEPS_3L),
     "3L softmax SGD": BBConfig(layers=3, dim=DIM, length=LENGTH, batch=BATCH, steps=STEPS_3L, lr=SGD_LR,
@@ -111,10 +121,10 @@ torch.set_num_threads(1)  # models this small train fastest on one thread, and t
 rows, dynamics, models = [], [], {}
 for name, cfg in configs.items():
     for seed in RELU_SEEDS if name == "1L ReLU Adam" else SEEDS:
-        model, hist = train_bb(task, cfg, seed, probe)
+        model, hist = train_bb(task, cfg, seed, probe, placebo_token=placebo)
         models[name, seed] = model
-        if name == "1L softmax Adam":
-            dynamics += [{"seed": seed, **r} for r in hist]
+        if name.startswith("1L softmax"):
+            dynamics += [{"model": name, "seed": seed, **r} for r in hist]
         losses = split_loss(model, task, probe)
         for r in extreme_token_stats(model, task, probe[:, :-1]):
             rows.append({"model": name, "seed": seed, **r, **losses})
@@ -138,14 +148,23 @@ stats_df.groupby(["model", "layer"])[summary_cols].mean().round(3)
 one = stats_df[(stats_df.model == "1L softmax Adam")].set_index("seed")
 relu = stats_df[(stats_df.model == "1L ReLU Adam")].set_index("seed")
 peak = stats_df.groupby(["model", "seed"]).residual_ratio.max()
-rho = dyn.groupby("seed").apply(lambda g: stats.spearmanr(g.logit_gap, g.value_ratio).statistic, include_groups=False)
+# mutual reinforcement: per seed, the mean BOS logit gap over the checkpoints up to CLAMP_STEPS (step 0 excluded)
+window = dyn[(dyn.step > 0) & (dyn.step <= CLAMP_STEPS)]
+growth = window.groupby(["model", "seed"]).logit_gap.mean().unstack("model")
+left = growth["1L softmax Adam, BOS value clamped"] / growth["1L softmax Adam"]  # share of the growth left
+left_placebo = growth["1L softmax Adam, placebo clamped"] / growth["1L softmax Adam"]
+clamped = stats_df[stats_df.model == "1L softmax Adam, BOS value clamped"].value_ratio
+assert clamped.between(0.9, 1.1).all(), "the clamp holds the BOS value norm at the others' mean"
+plain = dyn[dyn.model == "1L softmax Adam"]
+rho = plain.groupby("seed").apply(lambda g: stats.spearmanr(g.logit_gap, g.value_ratio).statistic,
+                                  include_groups=False)  # the v1 statistic, descriptive only (not a claim)
 weight = {"n_unit": "seeds", "bounds": (0.0, 1.0)}  # attention weights and shares
 ratio = {"n_unit": "seeds", "bounds": (0.0, float("inf"))}  # norm ratios
 measurements = {
     "dormant-sink": Measurement.mean(one.sink_nontrigger, **weight),
     "active-copy": Measurement.mean(one.prev_trigger, **weight),
     "value-drain": Measurement.mean(one.value_ratio, **ratio),
-    "mutual-reinforcement": Measurement.mean(rho, n_unit="seeds", bounds=(-1.0, 1.0)),
+    "mutual-reinforcement": Measurement.mean(left, n_unit="seeds"),
     "residual-peak": Measurement.mean(peak["3L softmax Adam"], **ratio),
     "relu-no-sink": Measurement.mean(relu.sink_share_nontrigger, **weight),
     "relu-no-drain": Measurement.mean(relu.value_ratio, **ratio),
@@ -154,8 +173,10 @@ measurements = {
 checks = {
     "relu-learns-copy": Measurement.mean(relu.copy_loss, **ratio),
     "adam-has-peak": Measurement.mean(peak["3L softmax Adam"], **ratio),
+    "sink-grows": Measurement.mean(growth["1L softmax Adam"], n_unit="seeds"),
 }
-claim_results = evaluate_claims(CLAIMS, measurements, checks=checks)
+controls = {"mutual-reinforcement": Measurement.paired_difference(left_placebo, left, n_unit="seeds")}
+claim_results = evaluate_claims(CLAIMS, measurements, controls=controls, checks=checks)
 verdict_table(claim_results)
 
 # %% [markdown]
@@ -163,14 +184,16 @@ verdict_table(claim_results)
 
 # %%
 pd.DataFrame({"sink (1L)": one.sink_nontrigger, "copy (1L)": one.prev_trigger, "value ratio (1L)": one.value_ratio,
-              "rho": rho, "peak 3L Adam": peak["3L softmax Adam"], "peak 3L SGD": peak["3L softmax SGD"],
+              "gap plain": growth["1L softmax Adam"], "growth left (BOS clamp)": left,
+              "growth left (placebo)": left_placebo, "rho (v1, descriptive)": rho, "peak 3L Adam": peak["3L softmax Adam"], "peak 3L SGD": peak["3L softmax SGD"],
               "ReLU sink share": relu.sink_share_nontrigger, "ReLU value ratio": relu.value_ratio,
               "ReLU copy loss": relu.copy_loss}).round(3)  # fmt: skip
 
 # %% [markdown]
 # ## Plots
 # Left: the 1-layer head's attention on one probe sequence: triggers (marked on the axis) send their query to the
-# previous token, all other queries go to BOS. Middle: the mutual-reinforcement dynamics, mean over seeds. Right: the
+# previous token, all other queries go to BOS. Middle: the mutual-reinforcement dynamics, mean over seeds, with the
+# BOS logit gap of the runs whose BOS (dotted) or placebo (dash-dotted) value norm was clamped. Right: the
 # three extreme-token statistics for the four configurations.
 
 # %%
@@ -187,8 +210,11 @@ for tick, t in zip(ax.get_yticklabels(), seq, strict=True):
 ax.set(xlabel="key", ylabel="query (red: trigger)", title="1-layer head: active after triggers, dormant on BOS")
 
 ax = axes[1]
-mean = dyn.groupby("step")[["logit_gap", "value_ratio", "sink_nontrigger"]].mean()
+mean = plain.groupby("step")[["logit_gap", "value_ratio", "sink_nontrigger"]].mean()
 ax.plot(mean.index, mean.logit_gap, color="C0", label="BOS logit gap (non-trigger queries)")
+for arm, ls in (("BOS value clamped", ":"), ("placebo clamped", "-.")):
+    arm_mean = dyn[dyn.model == f"1L softmax Adam, {arm}"].groupby("step").logit_gap.mean()
+    ax.plot(arm_mean.index, arm_mean, color="C0", ls=ls, label=f"BOS logit gap, {arm}")
 ax.set(xlabel="training step", ylabel="BOS logit - mean other logit", title="Mutual reinforcement (1 layer, Adam)")
 ax2 = ax.twinx()
 ax2.plot(mean.index, mean.value_ratio, color="C3", label="BOS value norm / others")
@@ -200,7 +226,8 @@ ax.legend(handles=handles, fontsize=8, loc="center right")
 ax = axes[2]
 agg = pd.DataFrame({"attention sink (layer 0)": stats_df[stats_df.layer == 0].groupby("model").sink_share_nontrigger.mean(),
                     "BOS value ratio (layer 0)": stats_df[stats_df.layer == 0].groupby("model").value_ratio.mean(),
-                    "BOS residual peak (max layer)": peak.groupby("model").mean()}).loc[list(configs)]  # fmt: skip
+                    "BOS residual peak (max layer)": peak.groupby("model").mean()}).loc[
+    ["1L softmax Adam", "1L ReLU Adam", "3L softmax Adam", "3L softmax SGD"]]  # fmt: skip
 x = np.arange(len(agg))
 for i, col in enumerate(agg.columns):
     ax.bar(x + (i - 1) * 0.27, agg[col], width=0.27, label=col)
