@@ -7,32 +7,44 @@ references are coarse: only the abstract, the official code and its README (Fig.
 read offline.
 
 Verdict engine v2: every value is a mean over training seeds (the independent unit: initialisation and data) with a
-bootstrap interval over seeds (5 seeds; 10 for the cheap 1-layer ReLU model, whose BOS share is 0 in most seeds and
-about 0.1 in a few, which put the 5-seed interval on the 0.1 bar in a rerun on another CPU code path); the Adam/SGD
+bootstrap interval over seeds (5 in the default profile, 10 in `full`); the Adam/SGD
 peak ratio is the geometric mean of the paired per-seed ratios (log scale). Two preconditions say when the setup can
 show an effect: the ReLU models must have learned the copy (else "no sink" would hold for an untrained head), and the
-3-layer Adam models must have a residual peak (else there is nothing for SGD to remove). `mutual-reinforcement` keeps
-its v1 design (the Spearman correlation over one run's checkpoints, then a mean over seeds); since any two monotone
-trends give -1, it is listed for issue 14.
+3-layer Adam models must have a residual peak (else there is nothing for SGD to remove).
+
+`mutual-reinforcement` (redesigned in issue 14; before, a Spearman correlation of two trends over one run's
+checkpoints, which any two monotone curves pass) is an intervention: the 1-layer model is trained again from the same
+seed and data with its BOS value-state norm held at the mean of the other tokens' after every optimiser step (a
+rank-one rescaling of the value projection along BOS's input, applied by the shared trainer's callback), so the value
+state cannot drain. If the drain drives the sink, as the paper's mutual reinforcement says, the BOS logit gap grows
+less than in the plain run at equal steps. The statistic is, per seed, the mean BOS logit gap over the checkpoints of
+the clamped run divided by the plain run's at the same checkpoints (the share of the sink's growth left), then a mean
+over seeds with a bootstrap interval. Bar: at most half of the growth left is "driving" (reproduced), at most 80%
+partial: our reading of "each driving the other", which the paper states without a number. It can fail: a clamp that
+changes nothing gives 1. Control: the same clamp on a placebo token (a real character at position 1, whose value has no
+reason to drain); the BOS clamp must remove more growth than the placebo clamp. Precondition: the plain runs grow a
+sink in the compared window.
 """
 
-from shared.claims import AtLeast, AtMost, Claim, Precondition, Tolerance
+from shared.claims import AtLeast, AtMost, Claim, Control, Precondition, Tolerance
 
-# The reproduction tolerances: the default profile re-run with the same seeds with the training at 2 threads (before
-# it was pinned to one) and on another CPU code path (ATEN_CPU_CAPABILITY=avx2, MKL_ENABLE_INSTRUCTIONS=AVX2: what a CPU
-# without AVX-512 runs); each is the larger move, rounded up. Training a few hundred steps turns last-digit differences
-# into percent-level moves.
+# The reproduction tolerances (issue 14, this design): the default profile executed twice with the same seeds before
+# the pre-registration, on the default and on the AVX2 code path (ATEN_CPU_CAPABILITY=avx2, MKL_ENABLE_INSTRUCTIONS=AVX2:
+# what a CPU without AVX-512 runs); training is pinned to one thread, so the thread count moves nothing. Each is the
+# measured relative move rounded up to one significant digit. That run trained the ReLU model 250 steps on 6 seeds and
+# the 3-layer models 100 steps (now 400 / 5 and 80); `relu-no-sink` keeps the absolute move measured in issue 12 at
+# 400 steps. Training a few hundred steps turns last-digit differences into percent-level moves.
 _WHY = "training drift, same seeds: {}; rounded up"
 TOL = {
-    "dormant-sink": Tolerance(rel=0.04, why=_WHY.format("2 training threads moved it 3.1%, the AVX2 code path 1.5%")),
-    "active-copy": Tolerance(rel=3e-3, why=_WHY.format("the AVX2 code path moved it 0.24%, 2 threads 0.07%")),
-    "value-drain": Tolerance(rel=0.03, why=_WHY.format("2 training threads moved it 2.5%, the AVX2 code path 0.8%")),
-    "mutual-reinforcement": Tolerance(rel=0.04, why=_WHY.format("the AVX2 code path moved it 3.5%, 2 threads 0.1%")),
-    "residual-peak": Tolerance(rel=0.02, why=_WHY.format("2 training threads moved it 1.1%, the AVX2 code path 0.8%")),
-    "relu-no-sink": Tolerance(rel=0.0, abs=6e-3, why=_WHY.format("absolute near 0: at most 0.0057 (2 threads and the "
-                                                                  "AVX2 code path, 5 and 10 seeds)")),
-    "relu-no-drain": Tolerance(rel=0.02, why=_WHY.format("2 training threads and the AVX2 code path moved it 1.5%")),
-    "sgd-no-peak": Tolerance(rel=9e-3, why=_WHY.format("2 training threads moved it 0.87%, the AVX2 code path 0.7%")),
+    "dormant-sink": Tolerance(rel=0.02, why=_WHY.format("the AVX2 code path moved it 1.3%")),
+    "active-copy": Tolerance(rel=3e-3, why=_WHY.format("the AVX2 code path moved it 0.28%")),
+    "value-drain": Tolerance(rel=8e-3, why=_WHY.format("the AVX2 code path moved it 0.72%")),
+    "mutual-reinforcement": Tolerance(rel=0.05, why=_WHY.format("the AVX2 code path moved it 4.1%")),
+    "residual-peak": Tolerance(rel=0.06, why=_WHY.format("the AVX2 code path moved it 5.8% (100 steps)")),
+    "relu-no-sink": Tolerance(rel=0.0, abs=6e-3, why=_WHY.format("absolute near 0: at most 0.0057 (issue 12: 2 threads "
+                                                                  "and the AVX2 code path, 400 steps)")),
+    "relu-no-drain": Tolerance(rel=0.06, why=_WHY.format("the AVX2 code path moved it 5.6% (250 steps)")),
+    "sgd-no-peak": Tolerance(rel=0.07, why=_WHY.format("the AVX2 code path moved it 7.0% (100 steps)")),
 }  # fmt: skip
 RELU_LEARNS_COPY = Precondition(
     "relu-learns-copy",
@@ -40,6 +52,19 @@ RELU_LEARNS_COPY = Precondition(
     "bigram optimum elsewhere is 1.5) at most 0.5",
     AtMost(0.5),
 )
+SINK_GROWS = Precondition(
+    "sink-grows",
+    "the plain 1-layer runs grow a BOS logit gap within the compared steps: mean gap over their checkpoints (step 0 "
+    "excluded; 0 at initialisation) at least 1 logit unit",
+    AtLeast(1.0),
+)
+PLACEBO_CLAMP = Control(
+    "placebo clamp",
+    "the same value-norm clamp on a placebo token (the probe's most frequent first character, at position 1) instead "
+    "of BOS; margin = the placebo run's share of the plain logit-gap growth minus the BOS-clamped run's, per seed "
+    "(positive: clamping BOS removed more of the sink's growth)",
+)
+PAPER_VERSION = "2410.13835v2"
 ADAM_HAS_PEAK = Precondition(
     "adam-has-peak",
     "the 3-layer Adam models have a residual peak to remove (max-layer BOS residual ratio; bar: the partial bar of "
@@ -62,12 +87,17 @@ CLAIMS = [
           paper_value="BOS value state near 0", unit="norm ratio", paper_ref="Sec. 2 (BB task, 1 layer)",
           measures="1-layer softmax model, Adam: ||v_BOS|| / mean ||v_t|| (t > 0) on probe sequences; mean over seeds",
           rule=AtMost(0.2, partial=0.5), fidelity="scaled-down", tolerance=TOL["value-drain"]),
-    Claim("mutual-reinforcement", "During training the BOS attention logit grows while the BOS value norm shrinks, "
-          "each driving the other", paper_value="logit up, value norm down", unit="Spearman rho",
-          paper_ref="Sec. 3 (training dynamics), Fig. 4(b)",
-          measures="1-layer softmax model, Adam: Spearman correlation over training checkpoints between the BOS "
-                   "logit gap (non-trigger queries) and the BOS value-norm ratio; mean over seeds",
-          rule=AtMost(-0.7, partial=-0.4), fidelity="scaled-down", tolerance=TOL["mutual-reinforcement"]),
+    Claim("mutual-reinforcement", "The attention sink and the value-state drain reinforce each other during training: "
+          "the drained BOS value state drives the growth of the BOS attention logit, so without the drain the sink "
+          "grows less", paper_value="mutual reinforcement (no number given)", unit="share of the logit-gap growth left",
+          paper_ref="Abstract; Sec. 3 (training dynamics), Fig. 4(b)", paper_version=PAPER_VERSION,
+          paper_quote="Our theoretical analysis of the training dynamics reveals that these phenomena are driven by a "
+                      "mutual reinforcement mechanism.",
+          measures="1-layer softmax model, Adam: mean BOS logit gap (non-trigger queries) over the checkpoints up to "
+                   "CLAMP_STEPS of a run whose BOS value norm is held at the others' mean after every step, over the "
+                   "same seed's plain run at the same checkpoints; mean over seeds",
+          rule=AtMost(0.5, partial=0.8), fidelity="scaled-down", tolerance=TOL["mutual-reinforcement"],
+          preconditions=(SINK_GROWS,), control=PLACEBO_CLAMP),
     Claim("residual-peak", "In the 3-layer model the BOS residual state has a much larger norm than the other tokens'",
           paper_value="BOS residual norm peak", unit="norm ratio", paper_ref="Sec. 2 (BB task, 3 layers)",
           measures="3-layer softmax model, Adam: max over layers of ||h_BOS|| / median ||h_t|| (t > 0) after the "

@@ -25,10 +25,15 @@ Deviations from the paper, on purpose:
   it initialises like Llama: attention projections, token and position embeddings and the readout are normal with
   std 0.02 (this paper's own model before issue 18 used PyTorch's defaults: N(0, 1) for the embedding tables,
   uniform with std about 0.1 at width 32 for the linear layers; the official code's initialisation could not be read
-  offline); the ReLU MLP keeps PyTorch's default. The shared trainer puts the weight decay only on tensors with >= 2
+  offline); since the family fix of 2026-12-06 the ReLU MLP too. The shared trainer puts the weight decay only on tensors with >= 2
   dimensions (not on LayerNorm weights and biases). The same seeds therefore give other numbers than the records made
   before issue 18; the optimiser (AdamW, betas (0.9, 0.999), or SGD with momentum 0.9), constant step size without
-  warmup or clipping and the fresh batch stream (the same generator and sampler) are as before.
+  warmup or clipping are as before; since issue 14 the fresh batches are drawn 50 steps at a time (`BBStream`), so
+  the data of a seed differ from the records made before.
+
+The `mutual-reinforcement` intervention (issue 14): `clamp_value_norm`, applied by the trainer's callback after every
+optimiser step, holds the BOS value-state norm at the mean of the other tokens' (so the value state cannot drain);
+the same surgery on a placebo token is the trivial control.
 """
 
 from dataclasses import dataclass
@@ -115,6 +120,29 @@ class BBConfig:
     attention: str = "softmax"  # or "relu": relu(logits) / number of visible keys
     weight_decay: float = 1e-4
     log_every: int = 20
+    clamp: str = "none"  # "bos": hold the BOS value-state norm at the others' mean after every step (layer 0);
+    # "placebo": the same surgery on a placebo token (`placebo_token` at position 1); "none": plain training
+
+
+class BBStream:
+    """The training batches of one seed: `[batch, length + 1]` BB sequences for step `s`, drawn `CHUNK` steps at a
+    time (one `task.sample` call per chunk: a tenth of the per-step sampling cost) from a generator seeded by
+    `(seed, chunk)`. Batch `s` does not depend on how many steps a run takes, so a shorter run sees a prefix of a
+    longer run's data: with the constant step size and no warmup the first `K` steps of every run of a seed are the
+    same run."""
+
+    CHUNK = 50
+
+    def __init__(self, task: BigramBackcopy, batch: int, length: int, seed: int):
+        self.task, self.batch, self.length, self.seed = task, batch, length, seed
+        self._chunks: dict[int, torch.Tensor] = {}
+
+    def __getitem__(self, step: int) -> torch.Tensor:
+        c, i = divmod(step, self.CHUNK)
+        if c not in self._chunks:
+            self._chunks = {c: self.task.sample(self.CHUNK * self.batch, self.length,
+                                                torch.Generator().manual_seed(1_000_003 * self.seed + c))}  # fmt: skip
+        return self._chunks[c][i * self.batch : (i + 1) * self.batch]
 
 
 def make_model(task: BigramBackcopy, cfg: BBConfig, seed: int):
@@ -139,11 +167,45 @@ def _probe_row(model, task: BigramBackcopy, probe: torch.Tensor, step: int) -> d
     return row
 
 
-def train_bb(task: BigramBackcopy, cfg: BBConfig, seed: int, probe: torch.Tensor | None = None):
-    """Train `make_model(task, cfg, seed)` with `shared.lm.trainer.train` on fresh BB batches (`task.sample`, drawn from
-    the trainer's generator seeded by `seed`): AdamW (betas 0.9, 0.999) or SGD with momentum 0.9, constant step size,
+def _value_inputs(model, tokens: torch.Tensor) -> torch.Tensor:
+    """Layer 0's value-projection inputs `[B, T, d]` (the normed embeddings plus learned positions) of ids `[B, T]`."""
+    h = model.model.embed_tokens(tokens) + model.position_table(torch.arange(tokens.shape[1]))
+    return model.model.layers[0].input_layernorm(h)
+
+
+@torch.no_grad()
+def clamp_value_norm(model, probe_inputs: torch.Tensor, x: torch.Tensor) -> float:
+    """Rescale layer 0's value projection along the input `x` `[d]` so that the value state `W_v x` gets the mean
+    norm of the value states of `probe_inputs` `[B, T]` at positions 1.. (a rank-one edit of `W_v`:
+    `W_v += (c - 1) (W_v x) x^T / |x|^2`; inputs orthogonal to `x` keep their values). Returns the factor `c`.
+
+    The intervention of the `mutual-reinforcement` claim: applied to BOS's input after every optimiser step it holds
+    the BOS value norm at the others' mean (value ratio about 1), so the value state cannot drain."""
+    w = model.model.layers[0].self_attn.v_proj.weight  # [d_out, d_in]
+    target = (_value_inputs(model, probe_inputs)[:, 1:] @ w.T).norm(dim=-1).mean()
+    v = w @ x
+    c = (target / v.norm().clamp_min(1e-12)).item()
+    w += (c - 1.0) * torch.outer(v, x) / x.dot(x)
+    return c
+
+
+def clamp_input(model, task: BigramBackcopy, cfg: "BBConfig", placebo_token: int) -> torch.Tensor:
+    """The layer-0 value input whose value norm `cfg.clamp` holds: BOS at position 0, or the placebo token at
+    position 1 (a real character whose value the model needs: its norm has no reason to drain)."""
+    ids = torch.tensor([[task.bos] if cfg.clamp == "bos" else [task.bos, placebo_token]])
+    with torch.no_grad():
+        return _value_inputs(model, ids)[0, -1]
+
+
+def train_bb(task: BigramBackcopy, cfg: BBConfig, seed: int, probe: torch.Tensor | None = None,
+             placebo_token: int | None = None):
+    """Train `make_model(task, cfg, seed)` with `shared.lm.trainer.train` on fresh BB batches (`BBStream`: drawn by
+    `task.sample` in chunks of 50 steps from generators seeded by `seed`): AdamW (betas 0.9, 0.999) or SGD with momentum 0.9, constant step size,
     no warmup, no clipping, one thread. At step 0, every `cfg.log_every` steps and at the end, record the loss and the
     layer-0 head's `extreme_token_stats` on `probe` `[B, T + 1]` (a fixed batch): the dynamics the paper analyses.
+    With `cfg.clamp` = "bos" or "placebo", the same callback first applies `clamp_value_norm` after every optimiser
+    step (and once before the first), to BOS's value input or to `placebo_token`'s at position 1; the target norm is
+    the mean of the other value states on `probe` (needed then).
 
     Returns:
         (FamilyLM, list[dict]): the trained model (eval mode) and the logged rows (step, loss, stats of layer 0).
@@ -154,14 +216,27 @@ def train_bb(task: BigramBackcopy, cfg: BBConfig, seed: int, probe: torch.Tensor
     tc = TrainConfig(steps=cfg.steps, batch_size=cfg.batch, seq_len=cfg.length, lr=cfg.lr, optimizer=cfg.optimizer,
                      momentum=0.9, schedule="constant", warmup=0, grad_clip=float("inf"), betas=(0.9, 0.999),
                      weight_decay=cfg.weight_decay, seed=seed, threads=1, log_every=max(cfg.steps, 1))  # fmt: skip
+    if cfg.clamp not in ("none", "bos", "placebo"):
+        raise ValueError(f"clamp must be none, bos or placebo, got {cfg.clamp!r}")
+    if cfg.clamp != "none" and (probe is None or (cfg.clamp == "placebo" and placebo_token is None)):
+        raise ValueError("a clamped run needs the probe batch (and a placebo_token for the placebo)")
     history = []
 
+    def clamp() -> None:
+        with torch.no_grad():
+            clamp_value_norm(model, probe[:, :-1], clamp_input(model, task, cfg, placebo_token))
+
     def log_probe(step: int, row: dict) -> None:
+        if cfg.clamp != "none":
+            clamp()
         if step % cfg.log_every == 0 or step == cfg.steps:
             history.append(_probe_row(model, task, probe, step))
 
     if probe is not None:
+        if cfg.clamp != "none":
+            clamp()
         history.append(_probe_row(model, task, probe, 0))
-    train(model, None, tc, batches=lambda step, g: task.sample(cfg.batch, cfg.length, g),
-          callback=log_probe if probe is not None else None, log=None)  # fmt: skip
+    stream = BBStream(task, cfg.batch, cfg.length, seed)
+    train(model, None, tc, batches=lambda step, g: stream[step], callback=log_probe if probe is not None else None,
+          log=None)  # fmt: skip
     return model.eval(), history

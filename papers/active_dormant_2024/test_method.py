@@ -143,3 +143,59 @@ def test_relu_model_and_sgd_run():
     assert len(hist) == 2 and all(math.isfinite(v) for r in hist for v in r.values())
     with pytest.raises(ValueError):
         train_bb(task, BBConfig(steps=1, optimizer="lion"), seed=0)
+
+
+def test_bos_clamp_holds_the_value_norm_and_runs_share_their_first_steps(task):
+    probe = task.sample(16, 12, torch.Generator().manual_seed(4))
+    placebo = int(probe[:, 1].mode().values)
+    base = dict(layers=1, dim=16, length=12, batch=8, lr=1e-2, log_every=10)
+    _, long = train_bb(task, BBConfig(steps=30, **base), seed=0, probe=probe)
+    _, short = train_bb(task, BBConfig(steps=20, **base), seed=0, probe=probe)
+    assert short == long[: len(short)], "a shorter run is the prefix of a longer one (constant lr, same data)"
+    clamped, hist = train_bb(task, BBConfig(steps=20, clamp="bos", **base), seed=0, probe=probe)
+    assert all(abs(r["value_ratio"] - 1.0) < 0.05 for r in hist), "the BOS value norm is held at the others' mean"
+    _, hist_p = train_bb(task, BBConfig(steps=20, clamp="placebo", **base), seed=0, probe=probe, placebo_token=placebo)
+    assert hist_p != short, "the placebo clamp edits the model too"
+    # it edits along the placebo's input: BOS's value moves only through the overlap of the two inputs
+    assert hist_p[0]["value_ratio"] == pytest.approx(short[0]["value_ratio"], abs=0.05)
+    with pytest.raises(ValueError):
+        train_bb(task, BBConfig(steps=1, clamp="placebo", **base), seed=0, probe=probe)
+
+
+def test_clamp_is_a_rank_one_edit_along_the_input(task):
+    from papers.active_dormant_2024.method import clamp_value_norm
+
+    model = make_model(task, BBConfig(layers=1, dim=16, length=12), seed=0)
+    probe = task.sample(8, 12, torch.Generator().manual_seed(5))[:, :-1]
+    w = model.model.layers[0].self_attn.v_proj.weight
+    x = torch.randn(16, generator=torch.Generator().manual_seed(6))
+    y = torch.randn(16, generator=torch.Generator().manual_seed(7))
+    y -= y.dot(x) / x.dot(x) * x  # orthogonal to x
+    before_y = (w @ y).clone()
+    with torch.no_grad():  # the target: the mean value norm at positions 1.. before the edit
+        h = model.model.embed_tokens(probe) + model.position_table(torch.arange(probe.shape[1]))
+        target = (model.model.layers[0].input_layernorm(h)[:, 1:] @ w.T).norm(dim=-1).mean()
+    c = clamp_value_norm(model, probe, x)
+    torch.testing.assert_close(w @ y, before_y)  # inputs orthogonal to x keep their values
+    assert (w @ x).norm().item() == pytest.approx(target.item(), rel=1e-5) and c > 0
+
+
+def test_mutual_reinforcement_rule_can_fail():
+    """The redesigned claim answers "not reproduced" when the clamp leaves the sink's growth intact, and when the
+    placebo clamp removes as much growth as the BOS clamp."""
+    from papers.active_dormant_2024.claims import CLAIMS
+    from shared.claims import Measurement
+
+    claim = next(c for c in CLAIMS if c.id == "mutual-reinforcement")
+    grows = {"sink-grows": Measurement.mean([3.0, 4.0, 5.0, 4.5, 3.5], n_unit="seeds")}
+    null = Measurement.mean([1.02, 0.97, 1.05, 0.99, 1.01], n_unit="seeds")  # the clamp changes nothing
+    zero_margin = Measurement.paired_difference([1.0, 0.9, 1.1, 1.0, 1.0], [1.02, 0.97, 1.05, 0.99, 1.01], n_unit="seeds")
+    assert claim.evaluate(null, zero_margin, grows)["verdict"] == "not reproduced"
+    strong = Measurement.mean([0.2, 0.3, 0.25, 0.35, 0.3], n_unit="seeds")
+    placebo_as_good = Measurement.paired_difference([0.2, 0.3, 0.2, 0.3, 0.25], [0.2, 0.3, 0.25, 0.35, 0.3],
+                                                    n_unit="seeds")  # fmt: skip
+    assert claim.evaluate(strong, placebo_as_good, grows)["verdict"] in ("not reproduced", "inconclusive")
+    beats = Measurement.paired_difference([1.0, 1.1, 0.9, 1.0, 1.05], [0.2, 0.3, 0.25, 0.35, 0.3], n_unit="seeds")
+    assert claim.evaluate(strong, beats, grows)["verdict"] == "reproduced"
+    flat = {"sink-grows": Measurement.mean([0.1, 0.2, 0.1, 0.3, 0.2], n_unit="seeds")}
+    assert claim.evaluate(strong, beats, flat)["verdict"] == "inconclusive", "no sink to slow: the setup cannot tell"
