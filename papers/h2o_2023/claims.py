@@ -1,8 +1,15 @@
 """The claims of arXiv:2306.14048 under test, with their verdict rules: fixed before any run, judged by code after.
 
-Units are documents (the first DOC_TOKENS tokens of one KJV book each, streamed token by token). Perplexity ratios are
-paired per-document ratios with a bootstrap interval on the log scale; the attention share is a mean over documents,
+Units are documents (the first DOC_TOKENS tokens of one KJV book each, streamed token by token; for the sparsity claim
+the first SPARSITY_TOKENS tokens of the first SPARSITY_DOCS books, one forward pass each). Perplexity ratios are paired
+per-document ratios with a bootstrap interval on the log scale; the share of sparse layers is a mean over documents,
 bounded to [0, 1].
+
+Paper values are quoted from arXiv:2306.14048v3. `heavy-hitters` (issue 14 redesign) uses the paper's own statistic:
+Sec. 3.1 sets "the threshold as one percent of the maximum value in each row" of Softmax(QK^T) and reports the attention
+matrices "highly sparse, with a sparsity over 95% in almost all layers" (Fig. 2(a), OPT on WikiText-103; the
+introduction: "over 95% sparse at inference time"). The threshold 0.95 is the paper's; reading "almost all layers" as
+at least 90% of the layers (27 of SmolLM2's 30) is ours, and so is the partial bar (half of the layers: "most").
 """
 
 from shared.claims import AtLeast, Claim, Control, Tolerance, Within
@@ -24,13 +31,15 @@ SINK_RANDOM = Control(
 )
 
 CLAIMS = [
-    Claim("heavy-hitters", "A small set of tokens (heavy hitters) collects most of the accumulated attention",
-          paper_value="power law; attention > 95% sparse (OPT)", unit="share of accumulated attention",
-          paper_ref="Sec. 3.1, Fig. 2",
-          measures="share of all attention collected by the top 20% of keys by accumulated attention, mean over "
-                   "layers and heads (uniform causal attention would give about 0.52); mean over documents, "
-                   "bootstrap interval bounded to [0, 1]",
-          rule=AtLeast(0.8, partial=0.65), fidelity="scaled-down", tolerance=TOL),
+    Claim("heavy-hitters", "Attention in the pretrained LLM is sparse, the premise of heavy hitters: over 95% of the "
+          "attention scores fall below 1% of their row's maximum, in almost all layers",
+          paper_value="sparsity > 95% in almost all layers (OPT, WikiText-103)", unit="share of layers > 95% sparse",
+          paper_ref="arXiv:2306.14048v3, Sec. 3.1 (Observation), Sec. 1, Fig. 2(a)",
+          measures="per document, each layer's sparsity: the share of its causal attention scores (all heads) below "
+                   "1% of their row's maximum (the paper's definition; the masked upper triangle is not counted); "
+                   "the share of layers over 0.95, mean over documents, bootstrap interval bounded to [0, 1]",
+          # 0.95 is the paper's; "almost all layers" read as >= 90% of them, partial = most (half): ours
+          rule=AtLeast(0.9, partial=0.5), fidelity="scaled-down", tolerance=TOL),
     Claim("h2o-matches-full", "H2O with a 20% KV budget (half heavy hitters, half recent) keeps the full cache's "
           "quality", paper_value="on par with the full cache", unit="PPL ratio H2O / full cache",
           paper_ref="Sec. 5.1, Fig. 4, Table 1",
