@@ -117,7 +117,8 @@ for seed in SEEDS:
 probs = np.array(DISTINCT_PROBS)
 curves, finals = [], []
 for (seed, ratio, shuffled), out in runs.items():
-    rows, end = out["rows"], out["final"] or {"entropy": float("nan"), "gain": [[float("nan")] * len(DISTINCT_PROBS)]}
+    rows = out["rows"]
+    end = out["final"] or rows[-1]  # a diverged run has no final probe: its last finite probe (the precondition fails)
     steps, H = [r["step"] for r in rows], [r["entropy"] for r in rows]
     curves += [{"seed": seed, "ratio": ratio, "shuffled": shuffled, "step": r["step"], "entropy": r["entropy"],
                 "distinct": r["distinct"]} for r in rows]  # fmt: skip
@@ -130,7 +131,8 @@ for (seed, ratio, shuffled), out in runs.items():
                    "snap_step": method.snap_step(steps, H, SNAP_FRAC, interpolate=True),
                    "late_share": method.late_share(steps, H)})  # fmt: skip
 curves, finals = pd.DataFrame(curves), pd.DataFrame(finals)
-mean_gain = {ratio: np.nanmean([runs[s, ratio, False]["final"]["gain"] for s in SEEDS], axis=(0, 1)) for ratio in RATIOS}
+mean_gain = {ratio: np.nanmean([(runs[s, ratio, False]["final"] or runs[s, ratio, False]["rows"][-1])["gain"]
+                                 for s in SEEDS], axis=(0, 1)) for ratio in RATIOS}  # fmt: skip
 
 # %%
 finals.groupby(["shuffled", "ratio"])[["diverged", "accuracy", "loss", "entropy0", "entropy", "distinct", "order_rho",
