@@ -9,7 +9,15 @@ of the paper's phase-transition theorem (Sec. 5): the snap comes at t_0 ~ 1/eta_
 reached by then grows with eta_Z/eta_Y, so at a fixed eta_Z a faster decoder snaps earlier and leaves a less sparse
 (higher-entropy) token combination.
 
-Tolerances: see `TOL` (measured by re-running the default profile at 1 and 2 threads).
+Redesign for power (issue 14, pre-registered before the recorded runs): the scan claims are measured at the reference
+ratio eta_Y/eta_Z = 16 (the decoder much faster than the attention, the paper's assumption (c)); the order statistic
+ranks each seed's attention per occurrence at the four co-occurrence levels (averaged over classes, on 512
+end-of-training probe sequences); the learning-rate claims are per-seed least-squares slopes over the seed's ratios
+(two in the default run, five in `full`) instead of a Spearman rho over three points. A sizing pilot (seeds 100-103,
+kept out of every recorded run) measured the run time (about 3.5 s per model) and the per-seed spread; the bars were
+fixed from the paper's statements before it, as each claim's comment says.
+
+Tolerances: see `TOL` (provisional: the 1 vs 2 thread rerun did not fit the loaded machine).
 """
 
 from shared.claims import AtLeast, AtMost, Claim, Control, Precondition, Tolerance
@@ -25,11 +33,11 @@ _TRAIN = ("provisional, not yet measured: SGD over hundreds of steps amplifies l
           "counts and CPUs; expected spread {}; to be replaced by the 1 vs 2 thread rerun")  # fmt: skip
 TOL = {
     "scan-distinct": Tolerance(rel=0.05, why=_TRAIN.format("< 5% relative")),
-    "order-cooccurrence": Tolerance(rel=0.1, abs=0.05, why=_TRAIN.format("< 0.05 absolute")),
+    "order-cooccurrence": Tolerance(rel=0.1, abs=0.1, why=_TRAIN.format("< 0.1 absolute (a 4-level rank moves in steps of 0.2 per seed)")),
     "snap-freezes": Tolerance(rel=0.2, abs=0.03, why=_TRAIN.format("< 0.03 absolute")),
     "no-winner-takes-all": Tolerance(rel=0.05, why=_TRAIN.format("< 5% relative")),
-    "snap-time-lr": Tolerance(rel=0.1, abs=0.1, why=_TRAIN.format("< 0.1 absolute (a 3-point Spearman moves in steps of 0.5)")),
-    "snap-entropy-lr": Tolerance(rel=0.1, abs=0.1, why=_TRAIN.format("< 0.1 absolute (a 3-point Spearman moves in steps of 0.5)")),
+    "snap-time-lr": Tolerance(rel=0.1, abs=0.05, why=_TRAIN.format("< 0.05 absolute in the elasticity")),
+    "snap-entropy-lr": Tolerance(rel=0.1, abs=0.02, why=_TRAIN.format("< 0.02 nats per doubling")),
 }  # fmt: skip
 
 # every run must have trained: a run whose SGD blew up (non-finite loss) would stand in with a half-trained state
@@ -70,16 +78,18 @@ CLAIMS = [
                    "end minus at step 0, reference ratio eta_Y/eta_Z; paired per seed, bootstrap over seeds",
           rule=AtLeast(0.3, partial=0.05), fidelity="scaled-down", control=SHUFFLED, preconditions=(NO_DIVERGENCE,),
           tolerance=TOL["scan-distinct"]),
-    # the catalog's suggested bar (Spearman >= 0.7); partial: a positive association (0.3)
+    # the catalog's suggested bar (Spearman >= 0.7: at most one adjacent swap among the four levels on average);
+    # partial: a positive association (0.3). The seed's ranking uses all its classes (they share the same P levels):
+    # a per-class rank from ~30 probe sequences mixed probe noise into the statistic (issue 14)
     Claim("order-cooccurrence", "Among distinct tokens, attention is ordered by the co-occurrence P(l | n) of key and "
           "next token: the rarely co-occurring ones are dropped first",
           paper_value="ordered low to high co-occurrence", unit="Spearman rho",
           paper_ref=f"{ABSTRACT}; Sec. 5 (frequency bias)", paper_version=VERSION,
           paper_quote="Among distinct tokens, it progressively drops attention weights, following the order of low to "
                       "high co-occurrence between the key and the query token in the training set",
-          measures="Spearman rho between P(l | n) and the final attention per occurrence of each distinct token l "
-                   "(relative to uniform), over the 4 distinct tokens of a class, mean over classes; reference ratio; "
-                   "bootstrap over seeds",
+          measures="per seed, Spearman rho between the 4 co-occurrence levels P(l | n) and the final attention per "
+                   "occurrence (relative to uniform) of the distinct tokens at that level, averaged over the 4 classes, "
+                   "on 512 end-of-training probe sequences; reference ratio; mean over seeds, bootstrap over seeds",
           rule=AtLeast(0.7, partial=0.3), fidelity="scaled-down", control=SHUFFLED, preconditions=(NO_DIVERGENCE,),
           tolerance=TOL["order-cooccurrence"]),
     # a steady decline puts half of the drop in the second half; frozen: at most 0.15 (partial 0.35)
@@ -97,27 +107,32 @@ CLAIMS = [
     Claim("no-winner-takes-all", "The snapped attention is a combination of tokens, not winner-takes-all",
           paper_value="does not lead to winner-takes-all", unit="nats", paper_ref=f"{ABSTRACT}; Sec. 5",
           paper_version=VERSION, paper_quote="this procedure does not lead to winner-takes-all",
-          measures="final entropy of the query's attention over token types, reference ratio; bootstrap over seeds",
+          measures="final entropy of the query's attention over token types (512 probe sequences), reference ratio; "
+                   "bootstrap over seeds",
           rule=AtLeast(0.693, partial=0.35), fidelity="scaled-down", preconditions=(NO_DIVERGENCE, MOVED),
           tolerance=TOL["no-winner-takes-all"]),
-    # t_0 ~ 1/eta_Y: at a fixed eta_Z the snap step falls as eta_Y/eta_Z grows; full: rho <= -0.8, partial: -0.4
+    # t_0 ~ 1/eta_Y: at a fixed eta_Z the snap step's elasticity in eta_Y/eta_Z is -1. Our snap step counts from step
+    # 0 and so includes the scan itself, driven by the fixed eta_Z, which dilutes the elasticity towards 0: full at
+    # half the predicted elasticity (<= -0.5), partial at a fifth (<= -0.2: the snap at least 24% earlier over 4x)
     Claim("snap-time-lr", "The snap comes earlier when the decoder learns faster (the phase transition is "
-          "controlled by the two learning rates)", paper_value="t_0 ~ 1/eta_Y (our reading of Sec. 5)",
-          unit="Spearman rho", paper_ref=f"{ABSTRACT}; Sec. 5 (phase transition)", paper_version=VERSION,
+          "controlled by the two learning rates)", paper_value="t_0 ~ 1/eta_Y (our reading of Sec. 5): elasticity -1",
+          unit="d log t_snap / d log(eta_Y/eta_Z)", paper_ref=f"{ABSTRACT}; Sec. 5 (phase transition)", paper_version=VERSION,
           paper_quote="decelerates due to a phase transition that is controllable by the learning rates of the two "
                       "layers",
-          measures="per seed, Spearman rho between eta_Y/eta_Z (3 ratios, eta_Z fixed) and the snap step (first probe "
-                   "within 10% of the entropy's total drop from its final value); mean over seeds, bootstrap",
-          rule=AtMost(-0.8, partial=-0.4), fidelity="scaled-down", preconditions=(NO_DIVERGENCE, MOVED_ALL),
+          measures="per seed, least-squares slope of log snap step on log eta_Y/eta_Z (ratios 4-16, eta_Z fixed; "
+                   "snap step: where the entropy comes within 10% of its total drop from its final value, interpolated "
+                   "between probes); mean over seeds, bootstrap over seeds",
+          rule=AtMost(-0.5, partial=-0.2), fidelity="scaled-down", preconditions=(NO_DIVERGENCE, MOVED_ALL),
           tolerance=TOL["snap-time-lr"]),
-    # sparsity at the snap grows with eta_Z/eta_Y: final entropy rises with eta_Y/eta_Z; full 0.8, partial 0.4
+    # sparsity at the snap grows with eta_Z/eta_Y: the snapped entropy rises with eta_Y/eta_Z. The paper gives no size:
+    # full: 0.1 nats per doubling (0.2 nats over our 4x range, 22% more effective token types), partial: half that
     Claim("snap-entropy-lr", "A faster decoder relative to the attention (larger eta_Y/eta_Z) snaps at a less sparse "
           "token combination", paper_value="sparsity at the snap grows with eta_Z/eta_Y (our reading of Sec. 5)",
-          unit="Spearman rho", paper_ref=f"{ABSTRACT}; Sec. 5 (phase transition)", paper_version=VERSION,
+          unit="nats per doubling", paper_ref=f"{ABSTRACT}; Sec. 5 (phase transition)", paper_version=VERSION,
           paper_quote="decelerates due to a phase transition that is controllable by the learning rates of the two "
                       "layers, leaving (almost) fixed token combination",
-          measures="per seed, Spearman rho between eta_Y/eta_Z (3 ratios, eta_Z fixed) and the final attention "
-                   "entropy over token types; mean over seeds, bootstrap",
-          rule=AtLeast(0.8, partial=0.4), fidelity="scaled-down", preconditions=(NO_DIVERGENCE, MOVED_ALL, FROZE_ALL),
+          measures="per seed, least-squares slope of the final attention entropy over token types (512 probe "
+                   "sequences) on log2 eta_Y/eta_Z (ratios 4-16, eta_Z fixed); mean over seeds, bootstrap over seeds",
+          rule=AtLeast(0.1, partial=0.05), fidelity="scaled-down", preconditions=(NO_DIVERGENCE, MOVED_ALL, FROZE_ALL),
           tolerance=TOL["snap-entropy-lr"]),
 ]  # fmt: skip

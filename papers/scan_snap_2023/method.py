@@ -120,15 +120,32 @@ def spearman(x, y) -> float:
     return float((rx * ry).sum() / den) if den > 0 else 0.0
 
 
-def snap_step(steps, entropy, frac: float = 0.1) -> float:
+def snap_step(steps, entropy, frac: float = 0.1, interpolate: bool = False) -> float:
     """The first probed step at which the entropy is within `frac` of its total change from its final value: when the
-    attention stopped moving (the end of the run if it never settled)."""
+    attention stopped moving (the end of the run if it never settled). With `interpolate`, the step at which the
+    distance to the final value crosses `frac` of the total change, linear between the two probes around the crossing
+    (a continuous value, finer than the probe spacing)."""
     h = list(entropy)
-    total = h[0] - h[-1]
-    for s, v in zip(steps, h):
-        if abs(v - h[-1]) <= frac * abs(total):
-            return float(s)
-    return float(steps[-1])
+    steps = [float(s) for s in steps]
+    total = abs(h[0] - h[-1])
+    for i, (s, v) in enumerate(zip(steps, h)):
+        d = abs(v - h[-1])
+        if d <= frac * total:
+            if not interpolate or i == 0:
+                return s
+            d0 = abs(h[i - 1] - h[-1])  # > frac * total (the previous probe had not settled)
+            w = (d0 - frac * total) / (d0 - d) if d0 > d else 1.0
+            return steps[i - 1] + w * (s - steps[i - 1])
+    return steps[-1]
+
+
+def slope(x, y) -> float:
+    """Least-squares slope of `y` on `x` (one seed's points, e.g. log snap step against log learning-rate ratio); 0
+    when `x` is constant."""
+    x, y = torch.tensor(list(x), dtype=torch.float64), torch.tensor(list(y), dtype=torch.float64)
+    xc = x - x.mean()
+    den = float((xc * xc).sum())
+    return float((xc * (y - y.mean())).sum()) / den if den > 0 else 0.0
 
 
 def late_share(steps, entropy) -> float:
@@ -192,11 +209,12 @@ def make_spec(task: KeyTokenModel, hidden: int, mlp_ratio: int, length: int) -> 
 
 def train_run(task: KeyTokenModel, *, eta_y: float, eta_z: float, steps: int, batch: int, length: int, seed: int,
               hidden: int = 32, mlp_ratio: int = 1, shuffle_labels: bool = False, probe_seqs: int = 256,
-              every: int = 10, threads: int | None = 1) -> dict:  # fmt: skip
+              every: int = 10, final_probe_seqs: int = 0, threads: int | None = 1) -> dict:  # fmt: skip
     """Train one model by SGD (eta_Y on the decoder, eta_Z on Q/K) on the key-token task; probe its attention.
 
     Returns:
-        dict: `rows` (the probe's records), `final_loss` (training loss of the last finite step), `accuracy` (argmax
+        dict: `rows` (the probe's records), `final` (the same record at the end of training on `final_probe_seqs`
+        other fixed sequences; None when `final_probe_seqs` is 0), `final_loss` (training loss of the last finite step), `accuracy` (argmax
         at the query on the probe sequences against their true class), `diverged` (the step at which the loss or the
         attention became non-finite, training stopped there; None if it never did).
     """
@@ -231,5 +249,12 @@ def train_run(task: KeyTokenModel, *, eta_y: float, eta_z: float, steps: int, ba
     with torch.no_grad():
         pred = model(input_ids=probe_data["input_ids"]).logits[:, -1].argmax(-1)
     accuracy = float((pred == 1 + probe_data["classes"]).float().mean())
-    return {"rows": probe.rows, "final_loss": last.get("loss", float("nan")), "accuracy": accuracy,
+    final = None
+    if final_probe_seqs:  # a larger fixed probe set for the end-of-training statistics (seeded apart from the first)
+        big = task.sample(final_probe_seqs, length, torch.Generator().manual_seed(2_000_003 + seed))
+        end = Probe(task, big["input_ids"], big["classes"], 1)
+        with torch.no_grad():
+            end(model, 0)
+        final = end.rows[0] if end.rows and math.isfinite(end.rows[0]["entropy"]) else None
+    return {"rows": probe.rows, "final": final, "final_loss": last.get("loss", float("nan")), "accuracy": accuracy,
             "diverged": diverged}

@@ -34,6 +34,21 @@ def test_spearman_snap_late_share():
     assert method.late_share([0, 20, 40], [2.0, 2.0, 2.0]) == 1.0
 
 
+def test_interpolated_snap_and_slope():
+    # the crossing of 10% of the drop (0.1) lies between the probes at 10 (0.1 away... 0.5 away) and 20
+    assert math.isclose(method.snap_step([0, 10, 20, 30], [2.0, 1.5, 1.05, 1.0], interpolate=True), 10 + 10 * 0.4 / 0.45)
+    assert method.snap_step([0, 10, 20], [2.0, 2.0, 2.0], interpolate=True) == 0.0  # no drop: nothing to wait for
+    assert math.isclose(method.slope([math.log(r) for r in (4, 8, 16)], [math.log(t) for t in (400, 200, 100)]), -1.0)
+    assert method.slope([2, 2, 2], [1, 2, 3]) == 0.0
+
+
+def test_final_probe_is_a_separate_larger_set():
+    kw = dict(eta_y=0.4, eta_z=0.05, steps=20, batch=16, length=16, seed=0, probe_seqs=16, every=10)
+    out = method.train_run(TASK, final_probe_seqs=64, **kw)
+    assert out["final"] is not None and len(out["final"]["gain"]) == TASK.classes
+    assert method.train_run(TASK, **kw)["final"] is None
+
+
 def test_paper_init_uniform_and_lr_split():
     model = method.make_model(method.make_spec(TASK, 32, 1, 16), seed=0)
     method.paper_init(model)
