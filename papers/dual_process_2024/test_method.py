@@ -1,4 +1,5 @@
-"""Tests of the part-of-speech task, the embedding-forgetting callback and the probes (known answers and placebos)."""
+"""Tests of the embedding-forgetting callback and the probes (known answers and placebos); the part-of-speech task
+`PosTask` is tested with the shared tasks, in tests/lm/test_tasks.py."""
 
 import torch
 

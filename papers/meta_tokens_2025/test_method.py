@@ -1,5 +1,6 @@
-"""Tests of papers.meta_tokens_2025.method: meta-attention against its fp64 loop, the injection and the task's known
-answers, checkpoints, and null inputs on which each deciding measurement says "not reproduced"."""
+"""Tests of papers.meta_tokens_2025.method: meta-attention against its fp64 loop, checkpoints, and null inputs on which
+each deciding measurement says "not reproduced" (the injection `insert_after` and the task `SegmentRecall` are tested
+with the shared tasks, in tests/lm/test_tasks.py)."""
 
 import pytest
 import torch
