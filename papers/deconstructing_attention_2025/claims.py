@@ -69,6 +69,18 @@ STATIC_FAILS_COPY = Precondition(
     "(ratio of mean gains over seeds)",
     AtMost(0.25),
 )
+# Added after the session-7 stability check (seeds 5-9 moved hybrid-static-on-par from reproduced to inconclusive: its
+# margin over the hybrid MLP-only control straddled 0 there and cleared 0 by 3e-4 in the record). An "on par" verdict
+# says something only where dropping the variant layer's mixing would leave the band: if the hybrid MLP-only control
+# is itself on par with standard, every hybrid is on par trivially and the claim cannot fail. The paper's setup passes
+# this test: its hybrid MLP is at ppl 45.8 against standard's 38.1 (Tab. 1), a loss ratio of 1.051, outside the band.
+# The bar is the on-par band's upper edge, judged with the whole interval (fixed before the run that it judges).
+HYBRID_MLP_OFF_PAR = Precondition(
+    "hybrid-mlp-off-par",
+    "the setup can tell a hybrid from standard at all: the hybrid MLP-only control, (none, softmax), falls outside "
+    "the on-par band (loss ratio to standard, geometric mean over seeds, above the band's upper edge 1.03)",
+    AtLeast(1.03),
+)
 NO_MIX = Control("uniform MLP-only", "the same model with no token mixing in any layer (the no-context floor): the "
                  "variant must beat it, paired per seed (positive = lower loss than MLP-only)")  # fmt: skip
 HYBRID_MLP = Control("hybrid MLP-only", "the hybrid whose variant layer mixes nothing, (none, softmax), the paper's "
@@ -90,7 +102,7 @@ def _on_par(variant: str, paper_name: str, ppl: float) -> Claim:
         measures=f"validation loss of ({variant}, softmax) / (softmax, softmax), geometric mean of per-seed ratios "
                  "with a log-scale bootstrap interval over seeds",
         rule=Within(0.97, 1.03, partial=(0.94, 1.06)), fidelity=FIDELITY, control=HYBRID_MLP,
-        preconditions=(LEARNED,), tolerance=_EVAL)  # fmt: skip
+        preconditions=(LEARNED, HYBRID_MLP_OFF_PAR), tolerance=_EVAL)  # fmt: skip
 
 
 def _ln(x: float) -> float:

@@ -202,6 +202,7 @@ measurements["cooperation-static-copy"] = Measurement.bootstrap(list(zip(g_us, g
 controls["cooperation-static-copy"] = Measurement.paired_difference(g_hs, col("hybrid-none", "copy_gain"), **seeds)
 checks = {
     "standard-learned": Measurement.ratio(std, [unigram] * len(SEEDS), **seeds),
+    "hybrid-mlp-off-par": Measurement.ratio(hmlp, std, **seeds),
     "mixing-matters": measurements["mlp-only-collapses"],
     "nonapx-fails-alone": measurements["uniform-nonapx-fails"],
     "standard-copies": Measurement.mean(g_std, **seeds),
