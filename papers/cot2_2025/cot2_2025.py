@@ -13,14 +13,14 @@
 # **Replicated here (scaled-down):** MNNS with m = 4 digits in 1..5, held-out digit multisets, 2-layer 2-head family
 # models of width 16 and 32 trained for the same number of AdamW steps and sequence length by CSFT (CoT2), by
 # supervised fine-tuning on one optimal trace (discrete CoT), and, as the trivial control, to answer behind m-1
-# filler tokens (no CoT); 10 seeds. The default profile's trained weights ship with the paper (fp16, `checkpoints/`). **Not replicated:** the policy-optimisation stage (GRPO with multi-token or
+# filler tokens (no CoT); 20 seeds. The default profile's trained weights ship with the paper (fp16, `checkpoints/`). **Not replicated:** the policy-optimisation stage (GRPO with multi-token or
 # Dirichlet sampling), ProntoQA/ProsQA, the theory (see the README).
 #
 # The claims and their verdict rules are fixed in `claims.py` (shown by the setup cell) before anything is measured.
 
 # %% tags=["parameters"]
 PROFILE = "default"  # the params/<profile>.yaml that overrides these values
-SEEDS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]  # training seeds (each draws its own train/held-out split and init): the units of every claim
+SEEDS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19]  # training seeds: the claims' units
 M = 4  # digits per instance (m): m-1 continuous steps, then the answer
 HIGH = 5  # digits are drawn from 1..HIGH; every one of the HIGH^M instances is used once
 TRAIN_FRAC = 0.8  # share of the digit multisets used for training (the rest is held out, all orderings together)
@@ -89,7 +89,7 @@ print("answers, traces, targets, sequence lengths and split as specified")
 # %% [markdown]
 # ## Experiment: CoT2 (CSFT), discrete CoT (one trace) and no CoT, per seed and width
 # Per seed: a fresh split of the instances, then one model per method and width, all with the same steps, batch and
-# sequence length. Training 50 models is past the 60 s budget, so the weights are stored in fp16 under
+# sequence length. Training 100 models is past the 60 s budget, so the weights are stored in fp16 under
 # `checkpoints/default/` (keyed by every setting and the engine code): the recorded run trained them, every later run
 # evaluates them (delete the folder to retrain). Evaluation rolls each model out on its held-out instances with its own outputs fed back: the
 # softmax mixture (CoT2), the greedy token (discrete CoT), filler tokens (no CoT).
