@@ -12,7 +12,7 @@
 # **Replicated here (scaled-down):** the paper's data model (`shared.lm.tasks.KeyTokenModel`: 4 next tokens sharing
 # one query token, 4 distinct tokens each with P(l | n) = 0.4, 0.3, 0.2, 0.1 of their mass, 8 common tokens with 80%
 # of the mass, 32 context tokens), a 1-layer, 1-head family model without positional encoding, Z(0) = 0, frozen
-# embeddings, plain SGD at constant learning rates with eta_Y/eta_Z in {4, 16} at a fixed eta_Z = 0.05; 5 seeds (the
+# embeddings, plain SGD at constant learning rates with eta_Y/eta_Z in {4, 16} at a fixed eta_Z = 0.0375; 5 seeds (the
 # `full` profile: 30 seeds and five ratios 4-16 in half-octave steps).
 # **Trivial control:** the same runs with the next token drawn independently of the context (shuffled labels).
 # **Not replicated:** the proofs themselves, and the WikiText experiments (no WikiText offline; see the README).
@@ -29,7 +29,7 @@ COMMON_MASS = 0.8  # share of the context drawn from the common tokens
 LENGTH = 32  # context tokens before the query
 HIDDEN = 32  # model width d (one head)
 MLP_RATIO = 1  # width of the family's MLP, in multiples of d
-ETA_Z = 0.05  # SGD learning rate of the attention logits (query and key projections)
+ETA_Z = 0.0375  # SGD learning rate of the attention logits (query and key projections): eta_Y <= 0.6 at ratio 16
 RATIOS = [4, 16]  # eta_Y / eta_Z: the decoder's learning rate in multiples of ETA_Z (the two ends: the best slope per run)
 REF_RATIO = 16  # the ratio at which the scan claims are measured (decoder faster, the paper's assumption (c))
 STEPS = 800  # SGD steps per model
