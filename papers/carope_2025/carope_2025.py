@@ -24,7 +24,7 @@
 
 # %% tags=["parameters"]
 PROFILE = "default"  # the params/<profile>.yaml that overrides these values
-SEEDS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]  # training seeds: each trains every position scheme (the unit of every claim)
+SEEDS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19]  # training seeds, each training every scheme: the claims' units
 POSITIONS = ["carope", "rope", "learned", "alibi", "nope"]  # position schemes of shared.lm.family
 VOCAB_KEEP = 512  # most frequent project-BPE tokens kept; the rest share one id
 TRAIN_LEN = 32  # training length T (paper: 512)
