@@ -29,6 +29,10 @@ never in a recorded run) froze no better (mean 0.35), while ratio 4 at 0.05 froz
 of the previous design. So the decoder's rate stays between the two ends that both work: 0.2 (freezes) and 0.6 (0 of
 30 ratio-16 models diverged at eta_Y = 0.6 in the eta_Z = 0.0375 pilot, seeds 100-129). The learning-rate slopes now
 span 1.5 doublings instead of 2, which widens their per-seed spread by about a third.
+Then the units (pre-registered after the ratio change's default run, 32909a9, superseded, and its stability rerun):
+with 5 seeds that default moved 2 of 6 verdicts under seeds 40-44 (the order statistic 0.80 [0.68, 0.92] vs 0.20
+[-0.24, 0.64]; the entropy slope's interval about 0.4 nats per doubling wide), so the default trains twice the seeds,
+two runs at a time (`shared.parallel`, the numbers of a serial run), and `full` 50 seeds instead of 30.
 
 Tolerances: see `TOL` (provisional: the 1 vs 2 thread rerun did not fit the loaded machine).
 """

@@ -12,8 +12,8 @@
 # **Replicated here (scaled-down):** the paper's data model (`shared.lm.tasks.KeyTokenModel`: 4 next tokens sharing
 # one query token, 4 distinct tokens each with P(l | n) = 0.4, 0.3, 0.2, 0.1 of their mass, 8 common tokens with 80%
 # of the mass, 32 context tokens), a 1-layer, 1-head family model without positional encoding, Z(0) = 0, frozen
-# embeddings, plain SGD at constant learning rates with eta_Y/eta_Z in {4, 11.3} at a fixed eta_Z = 0.05; 5 seeds (the
-# `full` profile: 30 seeds and four ratios 4-11.3 in half-octave steps).
+# embeddings, plain SGD at constant learning rates with eta_Y/eta_Z in {4, 11.3} at a fixed eta_Z = 0.05; 10 seeds (the
+# `full` profile: 50 seeds and four ratios 4-11.3 in half-octave steps).
 # **Trivial control:** the same runs with the next token drawn independently of the context (shuffled labels).
 # **Not replicated:** the proofs themselves, and the WikiText experiments (no WikiText offline; see the README).
 #
@@ -21,7 +21,7 @@
 
 # %% tags=["parameters"]
 PROFILE = "default"  # the params/<profile>.yaml that overrides these values
-SEEDS = [0, 1, 2, 3, 4]  # training seeds: the units of every claim
+SEEDS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]  # training seeds: the units of every claim
 CLASSES = 4  # next tokens K (all share one query token)
 DISTINCT_PROBS = [0.4, 0.3, 0.2, 0.1]  # relative P(l | n) of each class's distinct tokens
 COMMON = 8  # common tokens, shared by every class
@@ -38,7 +38,8 @@ PROBE_SEQS = 64  # fixed probe sequences for the attention curve along training
 EVERY = 20  # steps between attention probes
 FINAL_PROBE_SEQS = 512  # other fixed probe sequences for the end-of-training statistics (order, snapped entropy)
 SNAP_FRAC = 0.1  # the snap step: where the entropy comes within this fraction of its total drop from the final value
-THREADS = 1  # torch threads of the training loop
+THREADS = 1  # torch threads of each training run
+WORKERS = 2  # runs trained at once, one process each (the numbers are those of a serial run)
 
 # %%
 import matplotlib.pyplot as plt
@@ -49,6 +50,7 @@ from papers.scan_snap_2023 import method
 from papers.scan_snap_2023.claims import CLAIMS
 from shared.claims import Measurement, evaluate_claims, preregister, verdict_table
 from shared.lm.tasks import KeyTokenModel
+from shared.parallel import map_jobs
 from shared.results import start_run
 
 run = start_run("scan_snap_2023", globals(), seeds=SEEDS)
@@ -102,17 +104,14 @@ print("attention statistics, uniform start and learning-rate split as specified"
 # at the end, on 512 other fixed sequences (the order by co-occurrence and the snapped entropy).
 
 # %%
-runs = {}
+keys, jobs = [], []  # per seed: every ratio, then the shuffled-label control at the reference ratio
 for seed in SEEDS:
-    for ratio in RATIOS:
-        runs[seed, ratio, False] = method.train_run(
-            task, eta_y=ETA_Z * ratio, eta_z=ETA_Z, steps=STEPS, batch=BATCH, length=LENGTH, seed=seed, hidden=HIDDEN,
-            mlp_ratio=MLP_RATIO, probe_seqs=PROBE_SEQS, every=EVERY, final_probe_seqs=FINAL_PROBE_SEQS,
-            threads=THREADS)  # fmt: skip
-    runs[seed, REF_RATIO, True] = method.train_run(
-        task, eta_y=ETA_Z * REF_RATIO, eta_z=ETA_Z, steps=STEPS, batch=BATCH, length=LENGTH, seed=seed, hidden=HIDDEN,
-        mlp_ratio=MLP_RATIO, probe_seqs=PROBE_SEQS, every=EVERY, final_probe_seqs=FINAL_PROBE_SEQS, threads=THREADS,
-        shuffle_labels=True)  # fmt: skip
+    for ratio, shuffled in [(r, False) for r in RATIOS] + [(REF_RATIO, True)]:
+        keys.append((seed, ratio, shuffled))
+        jobs.append(dict(task=task, eta_y=ETA_Z * ratio, eta_z=ETA_Z, steps=STEPS, batch=BATCH, length=LENGTH,
+                         seed=seed, hidden=HIDDEN, mlp_ratio=MLP_RATIO, probe_seqs=PROBE_SEQS, every=EVERY,
+                         final_probe_seqs=FINAL_PROBE_SEQS, threads=THREADS, shuffle_labels=shuffled))  # fmt: skip
+runs = dict(zip(keys, map_jobs(method.train_run, jobs, workers=WORKERS)))
 
 probs = np.array(DISTINCT_PROBS)
 curves, finals = [], []
@@ -218,7 +217,7 @@ record = run.finish(claim_results)
 # *Design (issue 14 redesign, pre-registered before the recorded runs):* the unit is a training seed. The default run
 # trains, per seed, one model at each end of the ratio range (eta_Y/eta_Z = 4 and 11.3; the two ends give the most
 # precise per-seed slope per model trained) and one shuffled-label control at the reference ratio 11.3; the `full` run
-# trains 30 seeds at four ratios (4 to 11.3 in half-octave steps; until session 8 the range was 4 to 16, see `claims.py`). The learning-rate claims are per-seed least-squares
+# trains 50 seeds at four ratios (4 to 11.3 in half-octave steps; until session 8 the range was 4 to 16, see `claims.py`). The learning-rate claims are per-seed least-squares
 # slopes (log snap step against log ratio; snapped entropy against log2 ratio), averaged over seeds with a BCa
 # bootstrap over seeds, instead of a Spearman rho over three ratios. The order statistic ranks the seed's attention per
 # occurrence at the four co-occurrence levels, averaged over the four classes, on 512 end-of-training probe sequences.

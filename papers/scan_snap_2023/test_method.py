@@ -49,6 +49,17 @@ def test_final_probe_is_a_separate_larger_set():
     assert method.train_run(TASK, **kw)["final"] is None
 
 
+def test_runs_in_worker_processes_equal_serial_runs():
+    # the notebook trains its runs two at a time (shared.parallel.map_jobs): the records must be the serial ones
+    from shared.parallel import map_jobs
+
+    kw = dict(task=TASK, eta_y=0.4, eta_z=0.05, steps=20, batch=16, length=16, probe_seqs=16, every=10,
+              final_probe_seqs=32)  # fmt: skip
+    jobs = [dict(kw, seed=0), dict(kw, seed=1, shuffle_labels=True)]
+    # repr: exact for floats, and NaN (a class absent from the probe) equals NaN
+    assert repr(map_jobs(method.train_run, jobs, workers=2)) == repr(map_jobs(method.train_run, jobs, workers=1))
+
+
 def test_paper_init_uniform_and_lr_split():
     model = method.make_model(method.make_spec(TASK, 32, 1, 16), seed=0)
     method.paper_init(model)
