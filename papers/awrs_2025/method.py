@@ -4,13 +4,15 @@ Mansinghka, O'Donnell, Lew & Vieira, "Fast Controlled Generation from Language M
 Sampling" (arXiv:2504.05410).
 
 The samplers live in the shared engine (`shared.speculative.constrained`: `masked_step`, `awrs_step`, `smc_sample`).
-This module holds the paper's measurements on toy models: the constraints, locally constrained decoding, and the exact
-global constrained distribution of short strings.
+This module holds the paper's measurements: on a real LM (the zoo's `tiny-lm-large` on held-out BPE-8k contexts,
+under lipogram constraints), the cost of AWRS per step against the divergence between the LM and its constrained
+version; on toy models, locally constrained decoding and the exact global constrained distribution of short strings.
 
 Deviations from the paper, on purpose:
-- random n-gram LMs (`shared.speculative.TableLM`) and synthetic token-level constraints instead of text-to-SQL,
-  molecule, goal-inference, pattern and JSON tasks with Llama models, so that the global constrained distribution
-  can be enumerated exactly;
+- an 8.4M-parameter LM trained by this project and lipogram constraints ("no token containing the letter e", up to
+  six banned letters) instead of text-to-SQL, molecule, goal-inference, pattern and JSON tasks with Llama models;
+- the distortion study keeps random n-gram LMs (`shared.speculative.TableLM`) and a synthetic token-level constraint,
+  so that the global constrained distribution can be enumerated exactly;
 - SMC resamples after every step (multinomial); the paper's SMC variants and their resampling schedules are not
   reproduced.
 """
@@ -97,3 +99,66 @@ def tv_ratio(units, exacts: list[np.ndarray]) -> float:
         tv = [0.5 * np.abs(np.bincount(arr[:, 2 * j + m], minlength=len(exact)) / n - exact).sum() for m in (0, 1)]
         ratios.append(tv[1] / tv[0])
     return float(np.mean(ratios))
+
+
+def heldout_windows(n: int, length: int, seed: int) -> list[list[int]]:
+    """`n` windows of `length` tokens at independent random offsets of the held-out BPE-8k stream (seeded)."""
+    from shared.models import stage_dir
+
+    stream = np.load(stage_dir("bpe-8k") / "val.npy").astype(np.int64)
+    offsets = np.random.default_rng(seed).integers(0, len(stream) - length, n)
+    return [stream[o : o + length].tolist() for o in offsets]
+
+
+@torch.no_grad()
+def next_token_probs(model, contexts: list[list[int]], batch: int = 250) -> torch.Tensor:
+    """`p(. | context)` at temperature 1 for each context, `[n, V]` float64."""
+    out = []
+    for i in range(0, len(contexts), batch):
+        logits = model(input_ids=torch.tensor(contexts[i : i + batch]), logits_to_keep=1).logits[:, -1]
+        out.append(torch.softmax(logits.double(), -1))
+    return torch.cat(out)
+
+
+def lipogram(tokenizer, letters: str) -> torch.Tensor:
+    """Allowed-token mask `[V]` of the lipogram on `letters`: a token is allowed iff its decoded text contains none of
+    the letters (either case). More letters, a stronger constraint."""
+    v = len(tokenizer.get_vocab())
+    texts = [tokenizer.decode([i]).lower() for i in range(v)]
+    return torch.tensor([not any(c in t for c in letters) for t in texts])
+
+
+def _first_allowed(order: torch.Tensor, allowed: torch.Tensor) -> int:
+    hit = allowed[order]
+    return int(hit.to(torch.int8).argmax()) if bool(hit.any()) else -1
+
+
+def awrs_costs(p: torch.Tensor, allowed: torch.Tensor, n_rep: int, generator: torch.Generator):
+    """`n_rep` independent AWRS steps from `p` `[V]` under the allowed-token mask `allowed` `[V]`.
+
+    The same algorithm and the same random stream as `shared.speculative.constrained.awrs_step` (Gumbel-max order
+    over the support, stop at the first allowed token; a second round that skips round 1's rejections), with the
+    constraint given as a mask so that one step costs a few vectorised operations instead of a Python loop over the
+    vocabulary. Returns `(evaluations, weights)`, two lists of length `n_rep`.
+    """
+    logp = p.double().log()
+    support = p > 0
+    evals, weights = [], []
+    for _ in range(n_rep):
+        rejected = torch.zeros_like(allowed)
+        n_rej, ev, mass1 = 0, 0, 0.0
+        for round_ in range(2):
+            u = torch.rand(p.shape, generator=generator, dtype=torch.float64).clamp_min(1e-300)
+            order = (logp - (-u.log()).log()).argsort(descending=True)
+            order = order[support[order] & ~rejected[order]]
+            first = _first_allowed(order, allowed)
+            if first < 0:  # nothing allowed: round 1 exhausted the support
+                raise ValueError("no allowed token has positive probability")
+            ev += first + 1
+            n_rej += first
+            if round_ == 0:
+                mass1 = float(p[order[:first]].sum())
+                rejected[order[:first]] = True
+        evals.append(ev)
+        weights.append((1 - mass1) / (n_rej + 1))
+    return evals, weights

@@ -45,7 +45,7 @@ def test_tv_ratio_matches_total_variation_and_can_fail():
     # a placebo "SMC" that is LCD again gives a ratio near 1, which the rule does not call reproduced
     claim = next(c for c in CLAIMS if c.id == "smc-corrects-lcd")
     m = Measurement.bootstrap(units, lambda u: tv_ratio(u, [vec]), n_unit="draws")
-    assert claim.evaluate(m)["verdict"] != "reproduced"
+    assert claim.evaluate(m, checks={"lcd-distorts": Measurement.exact(0.5)})["verdict"] != "reproduced"
 
 
 def test_biased_weight_is_not_reproduced():
@@ -55,3 +55,35 @@ def test_biased_weight_is_not_reproduced():
     claim = next(c for c in CLAIMS if c.id == "unbiased-weight")
     errors = [0.2 + 0.05 * ((i % 7) - 3) for i in range(200)]  # a weight 20% too high on average
     assert claim.evaluate(Measurement.mean(errors, n_unit="generation steps"))["verdict"] == "not reproduced"
+
+
+def test_cost_counter_makes_the_engines_decisions():
+    import torch
+
+    from papers.awrs_2025.method import awrs_costs
+    from shared.speculative.constrained import awrs_step
+
+    p = torch.softmax(2 * torch.randn(60, dtype=torch.float64, generator=torch.Generator().manual_seed(1)), 0)
+    mask = torch.tensor([x % 3 != 0 for x in range(60)])
+    ev, w = awrs_costs(p, mask, 40, torch.Generator().manual_seed(5))
+    g = torch.Generator().manual_seed(5)
+    ref = [awrs_step(p, [0], lambda _, x: bool(mask[x]), g) for _ in range(40)]
+    assert ev == [r.evaluations for r in ref]
+    assert max(abs(a - r.weight) for a, r in zip(w, ref)) < 1e-12
+
+
+def test_scaling_claim_fails_on_a_placebo_and_the_vocabulary_control_can_win():
+    # evaluations unrelated to the divergence: not reproduced; and a margin below 0 means the control was not beaten
+    import numpy as np
+
+    from papers.awrs_2025.claims import CLAIMS
+    from shared.claims import Measurement
+
+    rng = np.random.default_rng(0)
+    evals, kl = rng.exponential(2, 500), rng.exponential(1, 500)
+    claim = next(c for c in CLAIMS if c.id == "evaluations-scale-with-divergence")
+    rho = Measurement.correlation(evals, kl, n_unit="contexts")
+    out = claim.evaluate(rho, control=Measurement(-0.2, -0.3, -0.1, n=500, n_unit="contexts", interval="test"),
+                         checks={"divergence-varies": Measurement.exact(0.5)})  # fmt: skip
+    assert out["verdict"] == "not reproduced"
+    assert out["control"]["beaten"] is False
