@@ -5,8 +5,14 @@ import pandas as pd
 import pytest
 
 from papers.token_premiums_2025.claims import CLAIMS
-from papers.token_premiums_2025.method import (HeldOut, corpus_token_counts, cv, optimal_vocab, parallel_table,
-                                               similarity_split)
+from papers.token_premiums_2025.method import (
+    HeldOut,
+    corpus_token_counts,
+    cv,
+    optimal_vocab,
+    parallel_table,
+    similarity_split,
+)
 from shared.claims import Measurement, rule_can_fail
 from shared.data import DataMissing
 
