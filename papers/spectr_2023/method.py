@@ -93,7 +93,7 @@ class FirstOfK(IIDSequences):
             node = child
         # the other k - 1 sequences: drawn by the draft under ids past the tree (dropped at commit), never verified
         nxt, heads, q_of = len(tree), [0] * (self.k - 1), {0: tree.q[0]}
-        for _ in range(self.length - 1):  # the last draws need no draft call, as in IIDSequences
+        for depth in range(self.length - 1):  # the last draws need no draft call, as in IIDSequences
             ids = list(range(nxt, nxt + len(heads)))
             tokens = [sample(q_of[h], generator) for h in heads]
             if ids:
