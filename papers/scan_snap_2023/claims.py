@@ -33,6 +33,17 @@ Then the units (pre-registered after the ratio change's default run, 32909a9, su
 with 5 seeds that default moved 2 of 6 verdicts under seeds 40-44 (the order statistic 0.80 [0.68, 0.92] vs 0.20
 [-0.24, 0.64]; the entropy slope's interval about 0.4 nats per doubling wide), so the default trains twice the seeds,
 two runs at a time (`shared.parallel`, the numbers of a serial run), and `full` 50 seeds instead of 30.
+Session 9 (power, pre-registered before the runs it judges): at 10 seeds the same default moved the two learning-rate
+claims between *partially reproduced* and *inconclusive* under seeds 40-49 (snap-time-lr -0.34 vs -0.26, its interval
+about 0.3 wide around the partial bar -0.2; snap-entropy-lr 0.13 vs 0.10 around 0.05), while the 50-seed, four-ratio
+`full` run put them at -0.32 [-0.40, -0.23] and 0.149 [0.116, 0.183], each within about one standard error of a
+bar. The effects are not in doubt; the seeds are too few. Now both profiles train 100 seeds (0-99; the pilot seeds
+100-129 stay out) at the two ends of the ratio range, 4 and 11.3, where a slope per model trained is most precise
+(two ends give 90% of the four half-octave ratios' precision at half the models), so the learning-rate intervals
+narrow by about a quarter against the 50-seed `full` and by about two thirds against the 10-seed default. 300
+models do not fit a 60 s default, so their outputs ship with the paper (`runlogs/default.json.gz`, keyed by every
+setting and the code); the default reads them and retrains two, and `full` retrains all 300. Bars, steps, probes,
+statistics and preconditions are unchanged.
 
 Tolerances: see `TOL` (provisional: the 1 vs 2 thread rerun did not fit the loaded machine).
 """

@@ -127,3 +127,18 @@ def test_control_and_precondition_guard_the_verdict():
     frozen = Measurement.mean([0.01] * 5, **seeds)
     still = {**ok, "attention-moved": Measurement.mean([0.0, 0.01, 0.0, 0.02, 0.0], **seeds)}
     assert _verdict("snap-freezes", frozen, checks=still) == "inconclusive"
+
+
+def test_run_summary_keeps_what_the_claims_read(tmp_path):
+    # the shipped store holds run_summary's output: the curve without per-probe mass and gain, the last row and the
+    # end-of-training record whole; through the store it reads back equal (JSON keeps NaN and exact floats)
+    from shared.lm import runlogs
+
+    kw = dict(task=TASK, eta_y=0.4, eta_z=0.05, steps=20, batch=16, length=16, probe_seqs=16, every=10,
+              final_probe_seqs=32, seed=0)  # fmt: skip
+    full, slim = method.train_run(**kw), method.run_summary(**kw)
+    assert [set(r) for r in slim["rows"][:-1]] == [{"step", "entropy", "distinct", "common"}] * 2
+    assert repr(slim["rows"][-1]) == repr(full["rows"][-1]) and repr(slim["final"]) == repr(full["final"])
+    assert [r["entropy"] for r in slim["rows"]] == [r["entropy"] for r in full["rows"]]
+    (stored,), trained = runlogs.cached_map(method.run_summary, [kw], tmp_path / "s.json.gz", code="x", log=None)
+    assert trained == 1 and repr(stored["final"]) == repr(slim["final"]) and stored["rows"][0] == slim["rows"][0]
