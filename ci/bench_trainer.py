@@ -1,9 +1,13 @@
 """Benchmark: trainer throughput (tokens/s) and its fraction of the matmul peak measured here, in the same run.
 
-    .venv/bin/python ci/bench_trainer.py [--steps 20] [--threads 1 2] [--family]
+    .venv/bin/python ci/bench_trainer.py [--steps 20] [--threads 1 2] [--family] [--against REV --rounds 5]
 
 `--family` also trains `shared.lm.family` models of the `small` size with every attention variant (RoPE) and every
 position scheme (softmax), and prints each one's throughput as a ratio to the standard `small` model of the same run.
+
+`--against REV` answers "did the trainer get slower?" without trusting the peak, which moves by 10% between runs on a
+shared VM: it loads `shared/lm/trainer.py` as it was at git revision REV and trains the same `small` model with it and
+with today's trainer, alternating, `--rounds` times each, and prints the median ratio with its range.
 
 The peak is the best fp32 GFLOP/s of square `torch.mm` (sizes 256..1024) with the same thread count. The trainer's
 FLOP/s count only its matrix products: 6 x (linear weights + tied LM head) per token, plus attention scores and
@@ -62,6 +66,48 @@ def bench_family(tokens, args, threads: int, peak: float, baseline: float) -> No
               f"{res.tokens_per_s / baseline:5.2f}x the standard small, {achieved / peak:5.1%} of the peak")  # fmt: skip
 
 
+def trainer_at(rev: str):
+    """`shared/lm/trainer.py` as it was at git revision `rev`, imported as a module of its own."""
+    import importlib.util
+    import subprocess
+    import tempfile
+
+    source = subprocess.run(["git", "show", f"{rev}:shared/lm/trainer.py"], capture_output=True, text=True)
+    if source.returncode:
+        raise SystemExit(f"--against {rev}: {source.stderr.strip()}")
+    path = os.path.join(tempfile.mkdtemp(), f"trainer_{rev}.py")
+    with open(path, "w") as f:
+        f.write(source.stdout)
+    spec = importlib.util.spec_from_file_location(f"trainer_{rev}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def bench_against(tokens, args, threads: int) -> None:
+    """Today's trainer against the one at `args.against`, alternating on the same `small` model; median ratio."""
+    import statistics
+
+    from shared.lm import trainer as today
+    from shared.lm.configs import make_model
+
+    before = trainer_at(args.against)
+    rates: dict[str, list[float]] = {"today": [], args.against: []}
+    for r in range(args.rounds):
+        for name, module in (("today", today), (args.against, before)) if r % 2 == 0 else ((args.against, before),
+                                                                                        ("today", today)):  # fmt: skip
+            model = make_model("small", 8192)
+            kw = {"batch_size": args.batch, "seq_len": args.seq, "threads": threads}
+            module.train(model, tokens, module.TrainConfig(steps=2, **kw), log=None)
+            res = module.train(model, tokens, module.TrainConfig(steps=args.steps, warmup=2, log_every=args.steps,
+                                                                 **kw), log=None)  # fmt: skip
+            rates[name].append(res.tokens / res.seconds)
+    ratios = [a / b for a, b in zip(rates["today"], rates[args.against])]
+    print(f"  trainer today vs at {args.against} ({args.rounds} alternating rounds, small): "
+          f"today {statistics.median(rates['today']):,.0f} tok/s, then {statistics.median(rates[args.against]):,.0f}"
+          f" tok/s; ratio median {statistics.median(ratios):.3f} (range {min(ratios):.3f}-{max(ratios):.3f})")  # fmt: skip
+
+
 def main() -> int:
     from shared.lm.configs import count_params, make_model
     from shared.lm.trainer import TrainConfig, train
@@ -73,6 +119,8 @@ def main() -> int:
     ap.add_argument("--threads", type=int, nargs="+", default=[1, os.cpu_count() or 1])
     ap.add_argument("--configs", nargs="+", default=["small", "large"])
     ap.add_argument("--family", action="store_true", help="also every attention variant and position scheme")
+    ap.add_argument("--against", metavar="REV", help="also today's trainer against shared/lm/trainer.py at REV")
+    ap.add_argument("--rounds", type=int, default=5, help="--against: alternating rounds per trainer")
     args = ap.parse_args()
     print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f}, torch {torch.__version__}")
     tokens = torch.randint(0, 8192, (200_000,), generator=torch.Generator().manual_seed(0))
@@ -91,6 +139,8 @@ def main() -> int:
                   f"{achieved:6.1f} GFLOP/s = {achieved / peak:5.1%} of the matmul peak")  # fmt: skip
             if name == "small" and args.family:
                 bench_family(tokens, args, threads, peak, res.tokens_per_s)
+        if args.against:
+            bench_against(tokens, args, threads)
     print(f"\nload average after: {os.getloadavg()[0]:.1f}")
     return 0
 
