@@ -12,15 +12,30 @@ Deviations from the paper, on purpose:
   own), so that per-node acceptances are exact and the default run takes seconds;
 - only RSD-C (constant branching) is replicated, not RSD-S (stochastic beam search);
 - the i.i.d. baselines are SpecInfer-style trees (i.i.d. draws, recursive rejection) of the same shape, and k i.i.d.
-  draft sequences (SpecTr-style drafts verified by recursive rejection) for the fixed-budget comparison.
+  draft sequences (SpecTr-style drafts verified by recursive rejection; k = 1 is plain speculative decoding with a
+  chain as long as the budget) for the fixed-budget comparison.
+
+Issue 14 moved the block-efficiency claims onto the zoo's real pair (tiny-lm-small drafting for tiny-lm-large) with
+prompts cut from held-out text (`held_out_windows`), and the fixed-budget baseline is chosen on selection prompts
+(`choose_baselines`) before RSD-C is compared with it on other prompts.
 """
+
+import math
+
+import numpy as np
 
 from shared.speculative import BranchingTree, IIDSequences, TableLM, output_distribution
 
 # fixed draft length: the same tree shape, drawn without replacement (RSD-C) or i.i.d. (SpecInfer)
 SHAPES = {"2x2x2": (2, 2, 2), "3x3": (3, 3), "4x1x1": (4, 1, 1)}
 # fixed budget: tokens the target verifies per call -> RSD-C shape and i.i.d. sequence baselines (k, L) with k L = budget
-BUDGETS = {6: ((2, 2), [(2, 3), (3, 2)]), 12: ((3, 3), [(3, 4), (4, 3), (2, 6)]), 14: ((2, 2, 2), [(2, 7), (7, 2)])}
+BUDGETS = {
+    4: ((2, 1), [(1, 4), (2, 2)]),
+    6: ((2, 2), [(1, 6), (2, 3), (3, 2)]),
+    8: ((2, 1, 1, 1), [(1, 8), (2, 4), (4, 2)]),
+    12: ((3, 3), [(1, 12), (2, 6), (3, 4), (4, 3)]),
+    14: ((2, 2, 2), [(1, 14), (2, 7), (7, 2)]),
+}
 
 
 def model_pair(vocab: int, seed: int, mix: float, order: int = 2) -> tuple[TableLM, TableLM]:
@@ -39,9 +54,10 @@ def node_acceptance(p, q, k: int) -> dict:
     }
 
 
-def proposers_fixed_length() -> dict:
-    """`{(shape, sampling): proposer}` for the fixed-draft-length comparison."""
-    return {(name, kind): BranchingTree(shape, replacement=kind == "iid") for name, shape in SHAPES.items()
+def proposers_fixed_length(shapes=None) -> dict:
+    """`{(shape, sampling): proposer}` for the fixed-draft-length comparison (all `SHAPES`, or the named ones)."""
+    names = list(SHAPES) if shapes is None else shapes
+    return {(name, kind): BranchingTree(SHAPES[name], replacement=kind == "iid") for name in names
             for kind in ("wor", "iid")}  # fmt: skip
 
 
@@ -51,3 +67,21 @@ def proposers_fixed_budget(budget: int) -> dict:
     out = {"rsd-c": BranchingTree(shape)}
     out.update({f"iid k={k} L={L}": IIDSequences(k, L) for k, L in seqs})
     return out
+
+
+def choose_baselines(selection: dict[int, dict[str, list[float]]]) -> dict[int, str]:
+    """Per budget, the i.i.d. configuration with the highest geometric-mean block efficiency on the selection prompts
+    (`selection[budget][name]`: one block efficiency per selection prompt); ties go to the first listed."""
+    out = {}
+    for budget, runs in selection.items():
+        scores = {name: sum(math.log(b) for b in bes) / len(bes) for name, bes in runs.items() if name != "rsd-c"}
+        out[budget] = max(scores, key=scores.get)
+    return out
+
+
+def held_out_windows(stream: np.ndarray, n: int, length: int, seed: int) -> list[list[int]]:
+    """`n` non-overlapping windows of `length` tokens from a token stream (the tiny LMs' held-out text), chosen at
+    random without replacement by `seed`."""
+    slots = len(stream) // length
+    picks = np.random.default_rng(seed).choice(slots, size=n, replace=False)
+    return [stream[i * length : (i + 1) * length].tolist() for i in sorted(picks)]
