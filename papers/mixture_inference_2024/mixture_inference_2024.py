@@ -13,10 +13,11 @@
 # **Replicated here:** the attack as the paper defines it (pair counts after replaying the first T merges, one slack
 # per merge and per pair, minimum total slack), on 10 categories: LibreOffice help text in 9 languages (en, de, es,
 # fr, hi, ja, ru, tr, zh-cn) and Python code (CPython standard library). Controlled: byte-level BPE tokenizers
-# trained on random Dirichlet mixtures of 500 kB, attacked with held-out 100 kB samples, 1,000 merges, 5 mixtures.
+# trained on random Dirichlet mixtures, attacked with held-out samples; the unit is one planted mixture (default: 12
+# mixtures of 300 kB, 300 merges, 40 kB samples; `full`: 30 mixtures of 500 kB, 1,000 merges, 100 kB samples).
 # Real: the tiktoken rank files of GPT-2 (r50k), GPT-3.5 (cl100k) and GPT-4o (o200k), with their own pre-tokenizers.
 # **Not replicated, and why:** the paper's 112 languages, 37 programming languages and web-domain categories and its
-# 30,000-merge lists (our data and CPU budget; the `full` profile uses 3,000 merges); Llama 3's extension of cl100k,
+# 30,000-merge lists (our data and CPU budget); Llama 3's extension of cl100k,
 # whose analysis needs the first 100k merges replayed; Claude, Gemma and Mistral. With only 10 categories, "non-English"
 # means these 8 languages and "code" means Python, so the real-tokenizer shares are analogues of the paper's numbers.
 #
@@ -24,12 +25,12 @@
 
 # %% tags=["parameters"]
 PROFILE = "default"  # the params/<profile>.yaml that overrides these values
-SEEDS = [0, 1, 2, 3, 4]  # independent controlled experiments (the unit): a new mixture, tokenizer and samples each
-MERGES = 1000  # merges of the controlled tokenizers used by the attack
-MERGES_REAL = 1000  # merges of the real tokenizers used by the attack
-MIX_BYTES = 500000  # bytes of tokenizer training text per controlled mixture
-SAMPLE_BYTES = 100000  # bytes of held-out sample per category for the attack
-TOP_K = 5  # candidate pairs per category and merge in the LP
+SEEDS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]  # planted mixtures (the unit): a new mixture, tokenizer and samples each
+MERGES = 300  # merges of the controlled tokenizers used by the attack
+MERGES_REAL = 300  # merges of the real tokenizers used by the attack
+MIX_BYTES = 300000  # bytes of tokenizer training text per controlled mixture
+SAMPLE_BYTES = 40000  # bytes of held-out sample per category for the attack
+TOP_K = 3  # candidate pairs per category and merge in the LP
 RANDOM_GUESSES = 10000  # Dirichlet draws for the random-guess baseline
 REAL = ["tiktoken:r50k_base", "tiktoken:cl100k_base", "tiktoken:o200k_base"]  # released tokenizers to attack
 
@@ -147,7 +148,7 @@ ax.plot([0, estimates.true.max()], [0, estimates.true.max()], "k:", lw=1)
 for seed, grp in estimates.groupby("seed"):
     ax.scatter(grp.true, grp.estimate, label=f"mixture {seed}")
 ax.set(xlabel="true share", ylabel="LP estimate", title=f"Controlled tokenizers ({MERGES} merges, 10 categories)")
-ax.legend(fontsize=8)
+ax.legend(fontsize=6, ncol=2)
 ax = axes[1]
 real.T.plot.bar(stacked=True, ax=ax, colormap="tab10", width=0.6)
 ax.set(ylabel="inferred share", xlabel="", title="Released tokenizers")
