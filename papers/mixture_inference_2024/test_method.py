@@ -56,3 +56,41 @@ def test_lp_on_exact_counts_is_feasible_with_zero_slack():
     est = solve_mixture(steps)
     # constraints: 0.8 a1 - 0.4 a2 <= 0 and 0.5 a1 - 0.2 a2 <= 0 with a1 + a2 = 1  =>  a1 <= 2/7
     assert est[0] <= 2 / 7 + 1e-9
+
+
+def _claim(cid):
+    from papers.mixture_inference_2024.claims import CLAIMS
+
+    return next(c for c in CLAIMS if c.id == cid)
+
+
+def test_controlled_recovery_can_fail_and_gates_the_real_tokenizer_claims():
+    """An LP no better than a random guess (gains around 0) gives not reproduced; gains of 100x and more reproduce;
+    when the planted mixtures are not recovered, a real-tokenizer claim is inconclusive, never not reproduced."""
+    from shared.claims import Measurement
+
+    claim = _claim("controlled-recovery")
+    null = Measurement.mean([-0.2, 0.1, 0.0, 0.15, -0.1, 0.05, -0.05, 0.2], n_unit="mixtures")
+    assert claim.evaluate(null)["verdict"] == "not reproduced"
+    strong = Measurement.mean([2.6, 3.1, 2.9, 3.4, 2.7, 3.0, 2.8, 3.2], n_unit="mixtures")
+    assert claim.evaluate(strong)["verdict"] == "reproduced"
+    english = _claim("gpt2-mostly-english")
+    assert english.evaluate(Measurement.exact(0.0), checks={"planted-mixture-recovered": strong})["verdict"] == (
+        "not reproduced"
+    )
+    assert english.evaluate(Measurement.exact(0.0), checks={"planted-mixture-recovered": null})["verdict"] == (
+        "inconclusive"
+    )
+
+
+def test_real_tokenizer_claims_can_fail():
+    """With the precondition met, an o200k less multilingual than cl100k and a code share far from 60% fail."""
+    from shared.claims import Measurement
+
+    ok = {"planted-mixture-recovered": Measurement.mean([2.6, 3.1, 2.9, 3.4, 2.7], n_unit="mixtures")}
+    assert _claim("gpt4o-more-multilingual").evaluate(Measurement.exact(-0.05), checks=ok)["verdict"] == (
+        "not reproduced"
+    )
+    assert _claim("gpt4o-more-multilingual").evaluate(Measurement.exact(0.2), checks=ok)["verdict"] == "reproduced"
+    assert _claim("cl100k-code-heavy").evaluate(Measurement.exact(0.05), checks=ok)["verdict"] == "not reproduced"
+    assert _claim("cl100k-code-heavy").evaluate(Measurement.exact(0.58), checks=ok)["verdict"] == "reproduced"
