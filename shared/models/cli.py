@@ -66,6 +66,10 @@ def main(args) -> int:
                     gguf_file(n)
                     folder = convert(n, full_check=args.action == "verify")
                     print(f"{n}: ok ({folder})")
+                elif entry(n).kind == "onnx-vit":
+                    from shared.models import convert_vit
+
+                    print(f"{n}: ok ({convert_vit(n, full_check=args.action == 'verify')})")
                 else:
                     print(f"{n}: nothing to convert ({entry(n).kind} model)")
             return 0
@@ -111,6 +115,10 @@ def install(name: str, convert: bool = True, force: bool = False) -> None:
 
         gguf_file(name)
         print(f"{name}: ready at {conv(name)}")
+    elif e.kind == "onnx-vit" and convert:
+        from shared.models import convert_vit
+
+        print(f"{name}: ready at {convert_vit(name)}")
     else:
         print(f"{name}: installed")
 

