@@ -21,8 +21,9 @@
 #
 # **Replicated here (scaled-down):** all seven on SmolLM2-135M (pretrained, from the zoo): streaming perplexity on
 # KJV books and a planted 5-digit passkey, every policy a unit of the shared KV-cache engine `shared.kvcache`
-# (`TokenSelect` is its selection policy), each query attending 1/8 of the document. Default run: 6 documents of 192
-# tokens (budget 24) and 40 passkey prompts; documents and prompts are the units of the intervals. The share of
+# (`TokenSelect` is its selection policy), each query attending 1/8 of the document. Default run: 6 documents of 128
+# tokens (budget 16: 4 sinks, 4 recent, 8 selected) and 36 passkey prompts of 89 tokens; `full` profile: 12 documents
+# of 256 tokens (budgets 32 and 64) and 72 prompts of 169 tokens. Documents and prompts are the units of the intervals. The share of
 # attention compute left (attended / visible tokens) and decode milliseconds per token against the full cache are
 # measured, not judged.
 # **Not replicated:** length extrapolation past the training length (SmolLM2 is trained to 8k tokens, which a CPU run
@@ -37,19 +38,19 @@ PROFILE = "default"  # the params/<profile>.yaml that overrides these values
 SEEDS = [0]  # everything here is deterministic; documents and planted samples give the intervals
 MODEL = "smollm2-135m-instruct"  # zoo model
 BOOKS = ["Ge", "Exo", "Psa", "Isa", "Mat", "Luke"]  # KJV books, the first DOC_TOKENS tokens of each is one document
-DOC_TOKENS = 192  # tokens per document
-BUDGETS = [24]  # past tokens attended per query (cache size for eviction); the claims are judged at DOC_TOKENS / 8
+DOC_TOKENS = 128  # tokens per document
+BUDGETS = [16]  # past tokens attended per query (cache size for eviction); the claims are judged at DOC_TOKENS / 8
 N_SINK = 4  # TokenSelect's always-attended initial tokens
-N_RECENT = 8  # TokenSelect's always-attended recent tokens
+N_RECENT = 4  # TokenSelect's always-attended recent tokens
 THRESHOLD = 0.9  # Selection Cache cosine threshold (the official code's value); the claims are judged here
 THRESHOLDS = [0.9]  # thresholds swept for the reuse / quality trade-off (must contain THRESHOLD)
 PASSKEY_BOOK = "Prv"  # KJV book used as passkey filler
-PASSKEY_FILLER = 192  # filler tokens around the planted passkey
+PASSKEY_FILLER = 48  # filler tokens around the planted passkey
 N_PASSKEY = 36  # passkey prompts, the fact at depth (i + 0.5) / N_PASSKEY in prompt i (>= 35: n/n can clear 0.9)
 CHECK_TOKENS = 40  # tokens streamed one at a time for the reference-vs-fast-path check
 CHECK_BUDGET = 16  # TokenSelect budget in that check
-DECODE_CONTEXTS = [512]  # context lengths for the decode-cost table
-DECODE_NEW_TOKENS = 8  # timed single-token steps per context
+DECODE_CONTEXTS = [256]  # context lengths for the decode-cost table
+DECODE_NEW_TOKENS = 4  # timed single-token steps per context
 
 # %%
 import matplotlib.pyplot as plt
