@@ -52,11 +52,13 @@ CLAIMS = [
           rule=Within(0.91, 1.1, partial=(0.77, 1.3)), fidelity="scaled-down", tolerance=TOL,
           paper_version="2411.02886v4", paper_quote=ABSTRACT_ACCURACY),
     Claim("beats-streamingllm", "At the same budget TokenSelect beats StreamingLLM's sinks + recent window",
-          paper_value="InfiniteBench avg 49.08 vs 16.07 (Qwen2-7B), unverified copy",
-          unit="PPL ratio StreamingLLM / TokenSelect", paper_ref="Experiments, InfiniteBench table",
+          # the InfiniteBench averages seen in a third-party copy (49.08 vs 16.07, Qwen2-7B) could not be checked against
+          # the paper's table (only its abstract was readable offline), so no number is claimed: the abstract's statement
+          paper_value="superior to state-of-the-art long-context inference methods (StreamingLLM among the baselines)",
+          unit="PPL ratio StreamingLLM / TokenSelect", paper_ref="Abstract; experiments (InfiniteBench table, not checked)",
           measures="perplexity of StreamingLLM (4 sinks + window, BUDGET tokens) / of TokenSelect at the same BUDGET; "
                    "geometric mean of per-document ratios", rule=AtLeast(1.05, partial=1.01), fidelity="scaled-down",
-          tolerance=TOL, control=RANDOM_SELECT),
+          tolerance=TOL, control=RANDOM_SELECT, paper_version="2411.02886v4", paper_quote=ABSTRACT_SUPERIOR),
     Claim("beats-h2o", "At the same budget TokenSelect beats query-agnostic eviction of heavy hitters (H2O)",
           paper_value="superior to state-of-the-art long-context methods", unit="PPL ratio H2O / TokenSelect",
           paper_ref="Abstract",
