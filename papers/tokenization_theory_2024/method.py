@@ -10,7 +10,9 @@ What is new here (tokenizers, compression and BPE training come from `shared.tok
 - `unigram_ce_per_char`: the best unigram model over a tokenizer's tokens, fitted by counting, scored in bits per
   character (the paper's Sec. 4 object);
 - `lm_spec` and `lm_train_config`: this replication's small causal transformer as a family member, and the shared
-  trainer's settings for it; `bits_per_char`: a causal LM on characters or on tokens, scored in bits per character.
+  trainer's settings for it; `matched_steps`: the steps that give a token model as many training characters as the
+  character model's budget (issue 14: compare at equal characters, not equal steps); `bits_per_char`: a causal LM on
+  characters or on tokens, scored in bits per character.
 
 Deviations from the paper, on purpose:
 - the transformers are much smaller and train for seconds (default) to minutes (`full`), not hours; the claim is read
@@ -129,6 +131,15 @@ def lm_train_config(steps: int, batch: int, ctx: int, lr: float, seed: int) -> T
     return TrainConfig(steps=steps, batch_size=batch, seq_len=ctx, lr=lr, warmup=max(1, round(0.1 * steps)),
                        min_lr_ratio=0.0, weight_decay=0.0, betas=(0.9, 0.999), grad_clip=math.inf, seed=seed,
                        threads=1, eval_every=steps, log_every=steps)  # fmt: skip
+
+
+def matched_steps(char_steps: int, chars_per_token: float) -> int:
+    """Steps of a token-level model with the same batch and window as a character-level model trained `char_steps`
+    steps, so that both see the same number of training characters (`char_steps` x batch x window): each token step
+    covers `chars_per_token` times the characters of a character step. At least one step."""
+    if chars_per_token < 1:
+        raise ValueError(f"chars_per_token must be >= 1, got {chars_per_token}")
+    return max(1, round(char_steps / chars_per_token))
 
 
 @torch.no_grad()

@@ -15,6 +15,7 @@ from papers.tokenization_theory_2024.method import (
     encode_chunked,
     lm_spec,
     lm_train_config,
+    matched_steps,
     to_text,
     unigram_ce_per_char,
 )
@@ -85,3 +86,14 @@ def test_train_config_is_the_one_cycle_equivalent():
     assert (cfg.warmup, cfg.weight_decay, cfg.min_lr_ratio, cfg.threads, cfg.seed) == (20, 0.0, 0.0, 1, 4)
     assert max(lr_at(s, cfg) for s in range(200)) == pytest.approx(3e-3)
     assert lr_at(0, cfg) < 2e-4 and lr_at(199, cfg) < 1e-6  # starts low, ends at ~0 as one-cycle does
+
+
+def test_matched_steps_equalise_training_characters():
+    # a character model's 200 steps of b x w characters = a token model's 200 / cpt steps of b x w tokens
+    assert matched_steps(200, 1.0) == 200
+    assert matched_steps(200, 6.4) == 31 and matched_steps(1500, 6.0) == 250
+    assert matched_steps(3, 50.0) == 1
+    for cpt in (1.0, 2.5, 6.37, 7.9):
+        assert abs(matched_steps(200, cpt) * cpt - 200) <= cpt / 2 + 1e-9
+    with pytest.raises(ValueError):
+        matched_steps(200, 0.5)
