@@ -124,6 +124,13 @@ def pretrain(model, stream: np.ndarray, steps: int, batch: int, ctx: int, lr: fl
     return train(model, torch.from_numpy(stream), cfg, log=None)
 
 
+def byte_matched_steps(steps: int, canonical_tokens: int, arm_tokens: int) -> int:
+    """Pretraining steps for an arm whose stream tokenizes the same bytes as the canonical stream in `arm_tokens`
+    tokens, so that it sees as many bytes as `steps` steps of canonical windows (random windows of a fixed number of
+    tokens carry `bytes / tokens` bytes per token in expectation): `round(steps * arm_tokens / canonical_tokens)`."""
+    return int(round(steps * arm_tokens / canonical_tokens))
+
+
 def _pad(game: Game, idx: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
     """Inputs `[B, T]` (prompt + answer, right-padded with 0) and targets `[B, T]` (next answer token where the
     answer is predicted, -100 elsewhere)."""

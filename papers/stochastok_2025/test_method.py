@@ -116,3 +116,10 @@ def test_constant_guess_hits_uses_the_most_frequent_finetuning_answer():
                       answers=[[1], [1], [2], [7, 8]])  # fmt: skip
     test = method.Game(["e", "f", "g"], ["first", "first", "spell"], prompts=[[0]] * 3, answers=[[1], [2], [7, 9]])
     assert method.constant_guess_hits(fit, test).tolist() == [True, False, False]
+
+
+def test_byte_matched_steps_equalise_the_bytes_seen():
+    # the same bytes in 8% more tokens: 8% more steps of the same windows, so the same bytes in expectation
+    assert method.byte_matched_steps(40, 1000, 1078) == 43
+    assert method.byte_matched_steps(600, 1000, 1078) == 647
+    assert method.byte_matched_steps(40, 1000, 1000) == 40  # the canonical arm itself: unchanged
