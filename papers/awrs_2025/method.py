@@ -12,7 +12,9 @@ Deviations from the paper, on purpose:
 - an 8.4M-parameter LM trained by this project and lipogram constraints ("no token containing the letter e", up to
   six banned letters) instead of text-to-SQL, molecule, goal-inference, pattern and JSON tasks with Llama models;
 - the distortion study keeps random n-gram LMs (`shared.speculative.TableLM`) and a synthetic token-level constraint,
-  so that the global constrained distribution can be enumerated exactly;
+  so that the global constrained distribution can be enumerated exactly; each toy model is drawn conditionally on the
+  paper's premise (LCD distorts it by at least a stated exact TV, `distorting_lm`), a selection on an exact quantity
+  made before any sampling;
 - SMC resamples after every step (multinomial); the paper's SMC variants and their resampling schedules are not
   reproduced.
 """
@@ -85,6 +87,40 @@ def exact_vector(dist: dict[tuple, float], vocab: int, length: int) -> np.ndarra
     for seq, pr in dist.items():
         out[encode(seq, vocab)] = pr
     return out
+
+
+def exact_tv(a: dict[tuple, float], b: dict[tuple, float]) -> float:
+    """TV distance between two exact distributions over strings."""
+    return 0.5 * sum(abs(a.get(k, 0.0) - b.get(k, 0.0)) for k in set(a) | set(b))
+
+
+def distorting_lm(seed: int, vocab: int, mod: int, length: int, min_tv: float, scale: float = 2.0, max_draws: int = 50):
+    """The toy model of `seed`, drawn conditionally on LCD distorting it: the first of the order-1 `TableLM`s with seeds
+    `100 + seed + 1000 k` (k = 0, 1, ...) whose exact LCD distribution over `length`-token strings (prompt `[0]`,
+    constraint `no_repeat_mod(mod)`) is at least `min_tv` in TV from the global constrained distribution.
+
+    The selection uses exact enumerations only (no sampling), so it cannot see how SMC will do. Returns
+    `(lm, k, exact, lcd_exact, tv)`: `k` counts the rejected draws.
+    """
+    from shared.speculative import TableLM
+
+    allowed = no_repeat_mod(mod)
+    for k in range(max_draws):
+        lm = TableLM(vocab, order=1, scale=scale, seed=100 + seed + 1000 * k)
+        exact = global_distribution(lm, [0], length, allowed)
+        lcd = lcd_distribution(lm, [0], length, allowed)
+        tv = exact_tv(exact, lcd)
+        if tv >= min_tv:
+            return lm, k, exact, lcd, tv
+    raise RuntimeError(f"no toy model with LCD distortion >= {min_tv} in {max_draws} draws (seed {seed})")
+
+
+def tv_noise_floor(exact: np.ndarray, n: int, reps: int = 200, seed: int = 0) -> float:
+    """The sampling noise of TV: the mean TV between the empirical distribution of `n` i.i.d. draws from `exact` and
+    `exact` itself (`reps` simulated replicates). A perfect sampler's TV at `n` draws is about this large."""
+    rng = np.random.default_rng(seed)
+    counts = rng.multinomial(n, exact / exact.sum(), size=reps)
+    return float(np.mean(0.5 * np.abs(counts / n - exact).sum(axis=1)))
 
 
 def tv_ratio(units, exacts: list[np.ndarray]) -> float:

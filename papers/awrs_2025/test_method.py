@@ -3,6 +3,7 @@
 from collections import Counter
 
 from papers.awrs_2025.method import global_distribution, lcd_distribution, no_repeat_mod, total_variation
+from shared.claims import Measurement
 from shared.speculative import TableLM
 
 
@@ -45,7 +46,32 @@ def test_tv_ratio_matches_total_variation_and_can_fail():
     # a placebo "SMC" that is LCD again gives a ratio near 1, which the rule does not call reproduced
     claim = next(c for c in CLAIMS if c.id == "smc-corrects-lcd")
     m = Measurement.bootstrap(units, lambda u: tv_ratio(u, [vec]), n_unit="draws")
-    assert claim.evaluate(m, checks={"lcd-distorts": Measurement.exact(0.5)})["verdict"] != "reproduced"
+    assert claim.evaluate(m, checks={"distortion-above-noise": Measurement.exact(3.0)})["verdict"] != "reproduced"
+
+
+def test_conditional_draw_meets_the_minimum_and_the_precondition_checks_power():
+    import numpy as np
+
+    from papers.awrs_2025.claims import CLAIMS
+    from papers.awrs_2025.method import distorting_lm, exact_tv, exact_vector, tv_noise_floor
+
+    # seed 6's first model barely distorts (exact TV 0.024): it is redrawn, deterministically
+    lm, k, exact, lcd, tv = distorting_lm(6, 4, 2, 4, 0.15)
+    assert k >= 1 and tv >= 0.15 and abs(exact_tv(exact, lcd) - tv) < 1e-12
+    assert distorting_lm(6, 4, 2, 4, 0.15)[1] == k
+    # seed 0's first model already distorts: kept as it was before the conditional draw
+    assert distorting_lm(0, 4, 2, 4, 0.15)[1] == 0
+    # the noise floor: a perfect sampler's TV, about 0.5 sum sqrt(2 p (1 - p) / (pi n)) for many draws
+    vec = exact_vector(exact, 4, 4)
+    want = 0.5 * np.sum(np.sqrt(2 * vec * (1 - vec) / (np.pi * 5000)))
+    assert abs(tv_noise_floor(vec, 5000, reps=400) - want) < 0.15 * want
+    # too few draws to see the distortion above the noise: the claim is inconclusive, not judged
+    claim = next(c for c in CLAIMS if c.id == "smc-corrects-lcd")
+    lm, _, exact, lcd, tv = distorting_lm(0, 4, 2, 4, 0.15)  # exact TV 0.172
+    ratio = tv / tv_noise_floor(exact_vector(exact, 4, 4), 10)
+    assert ratio < 2
+    m = Measurement.exact(0.3)
+    assert claim.evaluate(m, checks={"distortion-above-noise": Measurement.exact(ratio)})["verdict"] == "inconclusive"
 
 
 def test_biased_weight_is_not_reproduced():
