@@ -28,7 +28,7 @@ Deviations from the paper, on purpose:
 import random
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from transformers import AttentionInterface
@@ -278,15 +278,18 @@ def label_logprobs(model, prefix_ids: torch.Tensor, query_ids: Sequence[torch.Te
 
 @dataclass
 class Score:
-    """Accuracy and mean log-probability of the correct label (the tie-breaker), for one configuration."""
+    """Accuracy and mean log-probability of the correct label (the tie-breaker), for one configuration; `correct` holds
+    the per-example log-probabilities of the correct label (`[N]`, for the head-effect test), when known."""
 
     accuracy: float
     logprob: float
+    correct: torch.Tensor | None = None
 
     @classmethod
     def of(cls, logp: torch.Tensor, labels: torch.Tensor) -> "Score":
-        correct = logp.argmax(-1) == labels
-        return cls(float(correct.double().mean()), float(logp[torch.arange(len(labels)), labels].mean()))
+        hits = logp.argmax(-1) == labels
+        correct = logp[torch.arange(len(labels)), labels]
+        return cls(float(hits.double().mean()), float(correct.mean()), correct)
 
     def key(self) -> tuple[float, float]:
         return (self.accuracy, self.logprob)
@@ -303,6 +306,8 @@ class Calibration:
             (accuracy, then mean log-probability of the correct label).
         profile (dict[int, float]): calibration accuracy change of each head index at the probe scale.
         search (list[tuple[float, Score]]): `(gamma, score)` of the untuned model and every searched scale.
+        diffs (dict[int, torch.Tensor]): per calibration example, the change of the correct label's log-probability
+            when head index h is scaled by the probe (`[N]`; empty when the evaluator gives no per-example scores).
     """
 
     gamma: torch.Tensor
@@ -313,6 +318,7 @@ class Calibration:
     down: list[int]
     profile: dict[int, float]
     search: list[tuple[float, Score]]
+    diffs: dict[int, torch.Tensor] = field(default_factory=dict)
 
 
 def calibrate(evaluate, n_layers: int, n_heads: int, probe: float, up_grid: Sequence[float],
@@ -325,11 +331,13 @@ def calibrate(evaluate, n_layers: int, n_heads: int, probe: float, up_grid: Sequ
         up_grid, down_grid: scales searched for up-effective heads (> 1) and for down-effective heads (< 1).
     """
     base = evaluate(torch.ones(n_layers, n_heads))
-    profile, delta = {}, {}
+    profile, delta, diffs = {}, {}, {}
     for h in range(n_heads):
         s = evaluate(head_gamma(n_layers, n_heads, [h], probe))
         profile[h] = s.accuracy - base.accuracy
         delta[h] = (s.accuracy - base.accuracy, s.logprob - base.logprob)
+        if s.correct is not None and base.correct is not None:
+            diffs[h] = (s.correct - base.correct).double()
     up = [h for h in range(n_heads) if delta[h] > (0.0, 0.0)]
     down = [h for h in range(n_heads) if delta[h] < (0.0, 0.0)]
     heads, head_type, grid = (up, "up", up_grid) if len(up) >= len(down) else (down, "down", down_grid)
@@ -338,5 +346,96 @@ def calibrate(evaluate, n_layers: int, n_heads: int, probe: float, up_grid: Sequ
         search += [(g, evaluate(head_gamma(n_layers, n_heads, heads, g))) for g in grid]
     value, best = max(search, key=lambda gs: gs[1].key())
     if value == 1.0:
-        return Calibration(torch.ones(n_layers, n_heads), [], "none", 1.0, up, down, profile, search)
-    return Calibration(head_gamma(n_layers, n_heads, heads, value), heads, head_type, value, up, down, profile, search)
+        return Calibration(torch.ones(n_layers, n_heads), [], "none", 1.0, up, down, profile, search, diffs)
+    return Calibration(head_gamma(n_layers, n_heads, heads, value), heads, head_type, value, up, down, profile, search,
+                       diffs)  # fmt: skip
+
+
+# head effects beyond noise (the `heads-differ` claim) ---------------------------------------------------------------
+
+
+def head_effect(diff: torch.Tensor, alpha: float = 0.05) -> int:
+    """+1 (up-effective), -1 (down-effective) or 0: the sign of the mean per-example change of the correct label's
+    log-probability when its two-sided one-sample t-test over the calibration examples rejects 0 at level `alpha`;
+    0 when it does not (the change is within the spread of the examples) or when every change is the same."""
+    from scipy import stats
+
+    d = diff.double()
+    if len(d) < 2 or float(d.std()) == 0.0:
+        return 0
+    p = float(stats.ttest_1samp(d.numpy(), 0.0).pvalue)
+    return 0 if not p < alpha else (1 if float(d.mean()) > 0 else -1)
+
+
+def sign_flipped(diff: torch.Tensor, seed: int) -> torch.Tensor:
+    """The placebo of `head_effect`: each example's change times a random sign (seeded), which keeps the spread of
+    the changes and removes any consistent direction: the null of a head that neither helps nor hurts."""
+    g = torch.Generator().manual_seed(seed)
+    signs = torch.randint(0, 2, (len(diff),), generator=g).double() * 2 - 1
+    return diff.double() * signs
+
+
+def both_effective(diffs: dict[int, torch.Tensor], alpha: float = 0.05, placebo_seed: int | None = None) -> bool:
+    """Whether at least one head index is up-effective and another down-effective beyond noise (`head_effect`); with
+    `placebo_seed`, on the sign-flipped changes instead (seed `placebo_seed + h` for head h)."""
+    if placebo_seed is not None:
+        diffs = {h: sign_flipped(d, placebo_seed + h) for h, d in diffs.items()}
+    signs = [head_effect(d, alpha) for d in diffs.values()]
+    return 1 in signs and -1 in signs
+
+
+# clustered intervals ----------------------------------------------------------------------------------------------
+
+
+def clusters(values, keys) -> tuple[list[list[float]], str]:
+    """Group per-split values into the independent units of the bootstrap: one unit per (model, task) cluster when the
+    run has several (splits of one model and task share them, so they are not independent of each other), else one
+    unit per split (one model and task: the splits, each a fresh draw of demonstrations and examples, are).
+
+    Args:
+        values: per-split values.
+        keys: per-split cluster keys (e.g. `(model, task)` tuples), in the same order.
+
+    Returns:
+        tuple: the units (lists of per-split values) and what one unit is.
+    """
+    groups: dict = {}
+    for k, v in zip(keys, values):
+        groups.setdefault(k, []).append(float(v))
+    if len(groups) > 1:
+        return list(groups.values()), "model x task clusters"
+    return [[float(v)] for v in values], "splits"
+
+
+def pooled_mean(units: list[list[float]]) -> float:
+    """The mean over every split of the (resampled) units."""
+    flat = [v for u in units for v in u]
+    return sum(flat) / len(flat)
+
+
+def clustered_measurement(values, keys, unit: str = "", bounds: tuple[float, float] | None = None,
+                          log: bool = False, proportion: bool = False):  # fmt: skip
+    """The pooled mean of per-split values with a bootstrap interval over the independent units of `clusters`
+    (whole (model, task) clusters when there are several, else splits).
+
+    Args:
+        log (bool): values are positive ratios: bootstrap the mean of their logs, report its exponential (the geometric
+            mean).
+        proportion (bool): values are 0/1 outcomes: the interval is widened to contain the Wilson interval of the pooled
+            count, so that identical clusters never give a near-zero-width interval.
+    """
+    import math
+
+    from shared.claims import Measurement
+
+    vals = [math.log(float(v)) for v in values] if log else [float(v) for v in values]
+    units, n_unit = clusters(vals, keys)
+    m = Measurement.bootstrap(units, pooled_mean, n_unit=n_unit, unit=unit, bounds=None if log else bounds)
+    if log:
+        return Measurement(math.exp(m.value), math.exp(m.low), math.exp(m.high), n=m.n, unit=unit, n_unit=n_unit,
+                           interval=f"log-scale {m.interval}")  # fmt: skip
+    if proportion:
+        w = Measurement.proportion(int(round(sum(vals))), len(vals))
+        return Measurement(m.value, min(m.low, w.low), max(m.high, w.high), n=m.n, unit=unit, n_unit=n_unit,
+                           interval=f"{m.interval}, widened to the Wilson interval of the pooled count")  # fmt: skip
+    return m

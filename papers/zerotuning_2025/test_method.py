@@ -10,7 +10,11 @@ from transformers import Gemma3ForCausalLM, Gemma3TextConfig, LlamaConfig, Llama
 from papers.zerotuning_2025.method import (
     Score,
     Task,
+    both_effective,
     calibrate,
+    clustered_measurement,
+    clusters,
+    head_effect,
     head_gamma,
     label_logprobs,
     language_id_task,
@@ -169,3 +173,68 @@ def test_task_builders():
     wn = wordnet_pos_task(glosses, 2, seed=0)
     assert all(q.split()[0] == ["noun", "verb", "adj", "adv"][y] for q, y in wn.examples)
     assert wn.labels == [" noun", " verb", " adjective", " adverb"]
+
+
+# heads-differ: the claim can fail on noise (issue 14) ---------------------------------------------------------------
+
+
+def test_head_effect_needs_more_than_noise():
+    torch.manual_seed(0)
+    assert head_effect(torch.randn(24) + 1.0) == 1 and head_effect(torch.randn(24) - 1.0) == -1
+    assert head_effect(torch.zeros(12)) == 0 and head_effect(torch.full((12,), 0.3)) == 0  # no spread: no test
+
+
+def test_heads_differ_fails_on_noise_and_the_old_sign_rule_did_not():
+    from papers.zerotuning_2025.claims import CLAIMS
+
+    claim = next(c for c in CLAIMS if c.id == "heads-differ")
+    gen = torch.Generator().manual_seed(3)
+    splits = [{h: torch.randn(12, generator=gen, dtype=torch.float64) for h in range(4)} for _ in range(200)]
+    # the old rule: the sign of the mean change decides, so noise gives both signs 7 times in 8
+    old = [int(any(d.mean() > 0 for d in s.values()) and any(d.mean() < 0 for d in s.values())) for s in splits]
+    assert 0.8 < sum(old) / len(old) < 0.95
+    new = [int(both_effective(s)) for s in splits]
+    placebo = [int(both_effective(s, placebo_seed=7 * i)) for i, s in enumerate(splits)]
+    assert sum(new) / len(new) < 0.05 and sum(placebo) / len(placebo) < 0.05
+    keys = [("m", "t")] * len(new)
+    m = clustered_measurement(new, keys, bounds=(0.0, 1.0), proportion=True)
+    margin = clustered_measurement([a - b for a, b in zip(new, placebo)], keys, bounds=(-1.0, 1.0))
+    assert claim.evaluate(m, control=margin)["verdict"] == "not reproduced"
+    # and real opposite effects pass, beating the placebo
+    real = [{0: d[0] + 2.0, 1: d[1] - 2.0, 2: d[2], 3: d[3]} for d in splits[:10]]
+    r = [int(both_effective(s)) for s in real]
+    rp = [int(both_effective(s, placebo_seed=7 * i)) for i, s in enumerate(real)]
+    k10 = keys[:10]
+    got = claim.evaluate(clustered_measurement(r, k10, bounds=(0.0, 1.0), proportion=True),
+                         control=clustered_measurement([a - b for a, b in zip(r, rp)], k10, bounds=(-1.0, 1.0)))  # fmt: skip
+    assert got["verdict"] == "reproduced", got["reason"]
+
+
+def test_calibrate_records_per_example_changes():
+    def evaluate(g):
+        shift = float(g[0, 1] - 1) - float(g[0, 2] - 1)  # head 1 helps, head 2 hurts
+        correct = torch.linspace(-2, -1, 6, dtype=torch.float64) + shift + 0.01 * torch.arange(6) * float(g[0, 0] - 1)
+        return Score(0.5, float(correct.mean()), correct)
+
+    cal = calibrate(evaluate, L, H, 2.0, [1.5], [0.5])
+    assert sorted(cal.diffs) == list(range(H)) and float(cal.diffs[1].mean()) == pytest.approx(1.0)
+    assert [head_effect(cal.diffs[h] + 0.01 * torch.randn(6)) for h in (1, 2)] == [1, -1]
+
+
+def test_gain_rule_and_clusters():
+    from papers.zerotuning_2025.claims import CLAIMS
+
+    gain = next(c for c in CLAIMS if c.id == "zerotuning-gain")
+    # six (model, task) clusters of five splits: the interval is over the six clusters
+    keys = [(m, t) for m in "ab" for t in "xyz" for _ in range(5)]
+    units, n_unit = clusters(list(range(30)), keys)
+    assert n_unit == "model x task clusters" and len(units) == 6 and all(len(u) == 5 for u in units)
+    assert clusters([1.0, 2.0], [("a", "x")] * 2) == ([[1.0], [2.0]], "splits")
+    zero = clustered_measurement([0.0, 4.0, -4.0, 0.0, 4.0, -4.0] * 5, keys, unit="points")
+    assert gain.evaluate(zero)["verdict"] in ("not reproduced", "inconclusive")
+    small = clustered_measurement([0.5, 0.6, 0.4, 0.5, 0.55, 0.45] * 5, sorted(keys), unit="points")
+    assert gain.evaluate(small)["verdict"] == "not reproduced"  # a positive gain below a tenth of the paper's
+    mid = clustered_measurement([1.8, 2.0, 2.2, 1.9, 2.1, 2.0] * 5, sorted(keys), unit="points")
+    assert gain.evaluate(mid)["verdict"] == "partially reproduced"
+    big = clustered_measurement([6.0, 5.0, 7.0, 6.5, 5.5, 6.0] * 5, sorted(keys), unit="points")
+    assert gain.evaluate(big)["verdict"] == "reproduced"
