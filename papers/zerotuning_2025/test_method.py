@@ -19,10 +19,12 @@ from papers.zerotuning_2025.method import (
     label_logprobs,
     language_id_task,
     nonsink_entropy,
+    prior_corrected,
     rescale_initial,
     scaled_initial_attention,
     wordnet_pos_task,
 )
+from shared.claims import Measurement
 
 L, H = 3, 4
 
@@ -199,14 +201,15 @@ def test_heads_differ_fails_on_noise_and_the_old_sign_rule_did_not():
     keys = [("m", "t")] * len(new)
     m = clustered_measurement(new, keys, bounds=(0.0, 1.0), proportion=True)
     margin = clustered_measurement([a - b for a, b in zip(new, placebo)], keys, bounds=(-1.0, 1.0))
-    assert claim.evaluate(m, control=margin)["verdict"] == "not reproduced"
+    assert claim.evaluate(m, control=margin, checks=splits_check(len(new)))["verdict"] == "not reproduced"
     # and real opposite effects pass, beating the placebo
-    real = [{0: d[0] + 2.0, 1: d[1] - 2.0, 2: d[2], 3: d[3]} for d in splits[:10]]
+    real = [{0: d[0] + 2.0, 1: d[1] - 2.0, 2: d[2], 3: d[3]} for d in splits[:30]]
     r = [int(both_effective(s)) for s in real]
     rp = [int(both_effective(s, placebo_seed=7 * i)) for i, s in enumerate(real)]
-    k10 = keys[:10]
-    got = claim.evaluate(clustered_measurement(r, k10, bounds=(0.0, 1.0), proportion=True),
-                         control=clustered_measurement([a - b for a, b in zip(r, rp)], k10, bounds=(-1.0, 1.0)))  # fmt: skip
+    k30 = keys[:30]
+    got = claim.evaluate(clustered_measurement(r, k30, bounds=(0.0, 1.0), proportion=True),
+                         control=clustered_measurement([a - b for a, b in zip(r, rp)], k30, bounds=(-1.0, 1.0)),
+                         checks=splits_check(30))  # fmt: skip
     assert got["verdict"] == "reproduced", got["reason"]
 
 
@@ -221,6 +224,11 @@ def test_calibrate_records_per_example_changes():
     assert [head_effect(cal.diffs[h] + 0.01 * torch.randn(6)) for h in (1, 2)] == [1, -1]
 
 
+def splits_check(n: int) -> dict:
+    """The measurement of the `enough-splits` precondition for a run of `n` splits."""
+    return {"enough-splits": Measurement.exact(n, n_unit="splits")}
+
+
 def test_gain_rule_and_clusters():
     from papers.zerotuning_2025.claims import CLAIMS
 
@@ -230,11 +238,60 @@ def test_gain_rule_and_clusters():
     units, n_unit = clusters(list(range(30)), keys)
     assert n_unit == "model x task clusters" and len(units) == 6 and all(len(u) == 5 for u in units)
     assert clusters([1.0, 2.0], [("a", "x")] * 2) == ([[1.0], [2.0]], "splits")
-    zero = clustered_measurement([0.0, 4.0, -4.0, 0.0, 4.0, -4.0] * 5, keys, unit="points")
-    assert gain.evaluate(zero)["verdict"] in ("not reproduced", "inconclusive")
-    small = clustered_measurement([0.5, 0.6, 0.4, 0.5, 0.55, 0.45] * 5, sorted(keys), unit="points")
-    assert gain.evaluate(small)["verdict"] == "not reproduced"  # a positive gain below a tenth of the paper's
-    mid = clustered_measurement([1.8, 2.0, 2.2, 1.9, 2.1, 2.0] * 5, sorted(keys), unit="points")
-    assert gain.evaluate(mid)["verdict"] == "partially reproduced"
-    big = clustered_measurement([6.0, 5.0, 7.0, 6.5, 5.5, 6.0] * 5, sorted(keys), unit="points")
-    assert gain.evaluate(big)["verdict"] == "reproduced"
+    beaten = clustered_measurement([3.0, 4.0, 5.0, 3.5, 4.5, 4.0] * 5, sorted(keys), unit="points")  # margin > 0
+
+    def verdict(values):
+        m = clustered_measurement(values, sorted(keys), unit="points")
+        return gain.evaluate(m, control=beaten, checks=splits_check(30))["verdict"]
+
+    assert verdict([0.0, 4.0, -4.0, 0.0, 4.0, -4.0] * 5) in ("not reproduced", "inconclusive")
+    assert (
+        verdict([0.5, 0.6, 0.4, 0.5, 0.55, 0.45] * 5) == "not reproduced"
+    )  # a positive gain below a tenth of the paper's
+    assert verdict([1.8, 2.0, 2.2, 1.9, 2.1, 2.0] * 5) == "partially reproduced"
+    assert verdict([6.0, 5.0, 7.0, 6.5, 5.5, 6.0] * 5) == "reproduced"
+
+
+def test_prior_correction_removes_a_label_bias_and_nothing_else():
+    gen = torch.Generator().manual_seed(5)
+    y_cal, y_test = torch.arange(4).repeat(6), torch.arange(4).repeat(20)  # class-balanced, as the splits are
+    signal = lambda y: 1.5 * torch.nn.functional.one_hot(y, 4).double() + torch.randn(len(y), 4, generator=gen)  # noqa: E731
+    bias = torch.tensor([4.0, 0.0, 0.0, 0.0], dtype=torch.float64)  # the model prefers label 0 whatever the input
+    cal, test = (torch.log_softmax(signal(y) + bias, -1) for y in (y_cal, y_test))
+    biased, fixed = Score.of(test, y_test), Score.of(prior_corrected(test, cal), y_test)
+    assert biased.accuracy < 0.4 < 0.6 < fixed.accuracy  # the bias hid the signal; the correction recovers it
+    torch.testing.assert_close(prior_corrected(test, cal).exp().sum(-1), torch.ones(len(y_test), dtype=torch.float64))
+    # an unbiased model: the correction is a no-op up to the noise of the calibration mean
+    unb_cal, unb_test = (torch.log_softmax(signal(y), -1) for y in (y_cal, y_test))
+    assert (
+        abs(Score.of(prior_corrected(unb_test, unb_cal), y_test).accuracy - Score.of(unb_test, y_test).accuracy) < 0.1
+    )
+
+
+def test_gain_explained_away_by_the_control_is_not_reproduced():
+    from papers.zerotuning_2025.claims import CLAIMS
+
+    gain = next(c for c in CLAIMS if c.id == "zerotuning-gain")
+    keys = [(m, t) for m in "ab" for t in "xyz" for _ in range(5)]
+    big = clustered_measurement([6.0, 5.0, 7.0, 6.5, 5.5, 6.0] * 5, keys, unit="points")  # beats the untuned model
+
+    def verdict(margins):
+        return gain.evaluate(big, control=clustered_measurement(margins, keys, unit="points"),
+                             checks=splits_check(30))["verdict"]  # fmt: skip
+
+    assert verdict([3.0, 4.0, 5.0, 3.5, 4.5, 4.0] * 5) == "reproduced"  # beats the prior correction too
+    assert verdict([2.0, -3.0, 1.0, -2.0, 3.0, -1.0] * 5) == "inconclusive"  # cannot be told from it
+    assert verdict([-2.0, -3.0, -1.0, -2.5, -1.5, -2.0] * 5) == "not reproduced"  # the prior correction does better
+
+
+def test_power_precondition_makes_a_small_run_inconclusive():
+    from papers.zerotuning_2025.claims import CLAIMS, MIN_SPLITS
+
+    gain = next(c for c in CLAIMS if c.id == "zerotuning-gain")
+    keys = [("m", "t")] * 5
+    lucky = clustered_measurement([16.0, 18.0, 15.0, 17.0, 16.0], keys, unit="points")  # 5 splits that look decisive
+    margin = clustered_measurement([5.0, 6.0, 4.0, 5.0, 6.0], keys, unit="points")
+    small = gain.evaluate(lucky, control=margin, checks=splits_check(5))
+    assert small["verdict"] == "inconclusive" and "enough-splits" in small["reason"]
+    assert gain.evaluate(lucky, control=margin, checks=splits_check(MIN_SPLITS))["verdict"] == "reproduced"
+    assert all(any(p.id == "enough-splits" for p in c.preconditions) for c in CLAIMS if c.id != "entropy-direction")
