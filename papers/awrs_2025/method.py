@@ -14,7 +14,8 @@ Deviations from the paper, on purpose:
 - the distortion study keeps random n-gram LMs (`shared.speculative.TableLM`) and a synthetic token-level constraint,
   so that the global constrained distribution can be enumerated exactly; each toy model is drawn conditionally on the
   paper's premise (LCD distorts it by at least a stated exact TV, `distorting_lm`), a selection on an exact quantity
-  made before any sampling;
+  made before any sampling; several models per seed, and the distortion claim's interval resamples models, then
+  draws within each (`hierarchical_bootstrap`), since the claim is about models in general;
 - SMC resamples after every step (multinomial); the paper's SMC variants and their resampling schedules are not
   reproduced.
 """
@@ -123,18 +124,101 @@ def tv_noise_floor(exact: np.ndarray, n: int, reps: int = 200, seed: int = 0) ->
     return float(np.mean(0.5 * np.abs(counts / n - exact).sum(axis=1)))
 
 
-def tv_ratio(units, exacts: list[np.ndarray]) -> float:
-    """Mean over models of TV(SMC samples, exact) / TV(LCD samples, exact).
+def toy_model_ids(seeds, per_seed: int, stride: int = 50) -> list[int]:
+    """The toy models of a run: `per_seed` models for each seed `s`, with ids `s + stride * j` (j = 0, ...), so that
+    j = 0 is the seed's model of the earlier one-model-per-seed design and every seed set gets its own models.
 
-    Each unit is one draw index: `(lcd_0, smc_0, lcd_1, smc_1, ...)`, the encoded LCD and SMC strings drawn for model
-    `j` at that index, so that a bootstrap over units resamples every model's draws together.
+    `distorting_lm` turns an id into `TableLM` seeds `100 + id + 1000 k`, so ids must be distinct and below 1000.
     """
-    arr = np.asarray(units, dtype=np.int64)
-    n, ratios = len(arr), []
-    for j, exact in enumerate(exacts):
-        tv = [0.5 * np.abs(np.bincount(arr[:, 2 * j + m], minlength=len(exact)) / n - exact).sum() for m in (0, 1)]
-        ratios.append(tv[1] / tv[0])
-    return float(np.mean(ratios))
+    if any(not 0 <= s < stride for s in seeds) or per_seed < 1 or stride * per_seed > 1000:
+        raise ValueError(f"toy model ids need seeds in [0, {stride}) and {stride} * per_seed <= 1000")
+    ids = [s + stride * j for j in range(per_seed) for s in seeds]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"repeated seeds in {list(seeds)}")
+    return ids
+
+
+def tv_ratios(units: np.ndarray, exact: np.ndarray) -> np.ndarray:
+    """TV(SMC, exact) / TV(LCD, exact) of one toy model, for each of `K` sets of its draws.
+
+    Args:
+        units (np.ndarray): `[K, n, 2]` int, K sets of n draw indices, each `(LCD string, SMC string)` encoded by
+            `encode`.
+        exact (np.ndarray): the exact global constrained distribution as a vector indexed by `encode`.
+
+    Returns:
+        np.ndarray: `[K]` ratios.
+    """
+    units = np.asarray(units, dtype=np.int64)
+    k, n, _ = units.shape
+    v = len(exact)
+    offset = v * np.arange(k)[:, None]  # [K, 1] one block of v bins per set
+    tv = []
+    for m in (0, 1):
+        counts = np.bincount((units[:, :, m] + offset).ravel(), minlength=k * v).reshape(k, v)
+        tv.append(0.5 * np.abs(counts / n - exact).sum(axis=1))
+    return tv[1] / tv[0]
+
+
+def hierarchical_bootstrap(clusters, per_cluster, n_unit: str, unit: str = "", level: float | None = None,
+                           resamples: int | None = None, seed: int = 0, batch: int = 500):  # fmt: skip
+    """The mean over clusters of a per-cluster statistic, with a two-level bootstrap interval: each replicate resamples
+    the clusters (toy models) with replacement, then the units (draws) inside each drawn cluster with replacement, and
+    averages the per-cluster statistic over the drawn clusters. The interval therefore covers the spread between
+    clusters, which a bootstrap over units with the clusters held fixed does not.
+
+    Percentile interval (`level`, default `shared.claims.LEVEL`) from `resamples` replicates (default
+    `shared.claims.BOOTSTRAP_RESAMPLES`), seeded. Percentile, not BCa: resampling draws inflates a plug-in TV (most for
+    TVs near the noise floor), and BCa's bias correction would subtract that inflation, moving the interval toward the
+    ratio at infinitely many draws; the percentile interval keeps it, which errs on the conservative side for an
+    "at most" bar. Resampling at both levels counts the within-cluster noise about twice (the spread of the
+    per-cluster values already holds it once), which is conservative too.
+
+    Args:
+        clusters (Sequence[np.ndarray]): per cluster, its units as an array `[n_i, ...]`.
+        per_cluster (Callable[[int, np.ndarray], np.ndarray]): `per_cluster(i, units)` with `units` `[K, n_i, ...]`
+            (K resampled sets of cluster i's units) returns the statistic of each set, `[K]`.
+        n_unit (str): what a cluster is (the recorded unit: `n` = number of clusters).
+
+    Returns:
+        shared.claims.Measurement: value = mean over clusters of `per_cluster` on their own units.
+    """
+    from shared.claims import BOOTSTRAP_RESAMPLES, LEVEL, Measurement
+
+    level = LEVEL if level is None else level
+    resamples = BOOTSTRAP_RESAMPLES if resamples is None else resamples
+    clusters = [np.asarray(c) for c in clusters]
+    m = len(clusters)
+    if m == 0 or any(len(c) == 0 for c in clusters):
+        raise ValueError("need at least one cluster, and units in every cluster")
+    own = np.array([float(per_cluster(i, c[None])[0]) for i, c in enumerate(clusters)])
+    value = float(own.mean())
+    if not np.isfinite(value):
+        raise ValueError("the statistic is not finite on the data")
+    if m == 1:
+        return Measurement(value, n=1, unit=unit, n_unit=n_unit, interval="none (one cluster)")
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, m, size=(resamples, m))  # [B, m] the clusters of each replicate
+    vals = np.empty((resamples, m))
+    for i, c in enumerate(clusters):
+        where = np.nonzero(picks == i)  # every time cluster i is drawn: a fresh resample of its units
+        out = []
+        for start in range(0, len(where[0]), batch):
+            k = min(batch, len(where[0]) - start)
+            idx = rng.integers(0, len(c), size=(k, len(c)))
+            out.append(np.asarray(per_cluster(i, c[idx]), dtype=float))
+        if out:
+            vals[where] = np.concatenate(out)
+    stats = vals.mean(axis=1)
+    stats = stats[np.isfinite(stats)]
+    alpha = (1 - level) / 2
+    lo, hi = float(np.quantile(stats, alpha)), float(np.quantile(stats, 1 - alpha))
+    if hi - lo <= 0:  # identical replicates are not certainty: one step of the recorded fourth digit
+        r = 10 ** (np.floor(np.log10(abs(value))) - 3) if value else 1e-4
+        lo, hi = value - r, value + r
+    lo, hi = min(lo, value), max(hi, value)
+    return Measurement(value, lo, hi, n=m, unit=unit, n_unit=n_unit,
+                       interval=f"two-level bootstrap (percentile): {n_unit}, then units within each")  # fmt: skip
 
 
 def heldout_windows(n: int, length: int, seed: int) -> list[list[int]]:
