@@ -1,0 +1,1 @@
+"""Tokenization Standards for Linguistic Integrity: Turkish as a Benchmark (catalog id 28)."""
