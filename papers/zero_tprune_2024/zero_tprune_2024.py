@@ -207,6 +207,7 @@ record = run.finish(claim_results)
 # - **Less loss than ToMe merging: not reproduced.** ToMe-style bipartite merging loses less than Zero-TPrune
 #   (ratio 1.115 [1.021, 1.221]); Zero-TPrune does beat plain spatial downsampling (margin 0.072 [0.057, 0.088]),
 #   the weakest arm here.
-# - **Forward time** (printed benchmark, one CPU thread): the pruned pass with selection included takes 0.29-0.37 of
-#   the unpruned time at keep 10% and 0.36-0.46 at 25%, close to the MAC ratios (0.35, 0.45): the PageRank and the
-#   similarity search cost little next to the blocks they save, so pruning pays for its selection at keep <= 25%.
+# - **Forward time** (printed benchmark, one CPU thread of a shared machine): the pruned pass with selection included
+#   took 0.29-0.40 of the unpruned time at keep 10% and 0.36-0.49 at 25% over the recorded runs, close to the MAC
+#   ratios (0.35, 0.45): the PageRank and the similarity search cost little next to the blocks they save, so pruning
+#   pays for its selection at keep <= 25%.
