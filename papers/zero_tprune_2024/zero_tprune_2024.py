@@ -207,6 +207,11 @@ record = run.finish(claim_results)
 # - **Less loss than ToMe merging: not reproduced.** ToMe-style bipartite merging loses less than Zero-TPrune
 #   (ratio 1.115 [1.021, 1.221]); Zero-TPrune does beat plain spatial downsampling (margin 0.072 [0.057, 0.088]),
 #   the weakest arm here.
+# - **Stability.** Under another draw of training and test images (`full`, seed 1) the two comparative verdicts
+#   moved (CLS attention: 1.154 [1.046, 1.275], not reproduced; ToMe: 0.989 [0.898, 1.082], inconclusive), while no
+#   run came near the paper's 49% and Zero-TPrune never beat random selection. The probe, fitted on one draw, is a
+#   random effect the bootstrap over test images does not see: the next design takes split seeds (each with its own
+#   probe) as the unit. See the README.
 # - **Forward time** (printed benchmark, one CPU thread of a shared machine): the pruned pass with selection included
 #   took 0.29-0.40 of the unpruned time at keep 10% and 0.36-0.49 at 25% over the recorded runs, close to the MAC
 #   ratios (0.35, 0.45): the PageRank and the similarity search cost little next to the blocks they save, so pruning
