@@ -176,7 +176,16 @@ if FIM_PROMPTS:
         fim_rows.append(fim_probabilities(fim_model, fim_tok, fim_vocab, case, special, FIM_MIN_P, FIM_MAX_CALLS))
 fim = pd.DataFrame(fim_rows, columns=["task", "tail", "rest", "standard", "exact", "healing", "clean", "bound",
                                       "min_p", "prompt_tokens", "lm_memo"])  # fmt: skip
-fim.assign(tail=fim["tail"].map(repr), rest=fim["rest"].map(repr)).drop(columns=["lm_memo"]).round(4)
+fim_shown = fim.assign(tail=fim["tail"].map(repr), rest=fim["rest"].map(repr)).drop(columns=["lm_memo"])
+run.figures_dir.mkdir(parents=True, exist_ok=True)
+fim_shown.to_csv(run.figures_dir / "fim_prompts.csv", index=False, float_format="%.6g")  # every prompt, for the record
+if len(fim):
+    print(f"{len(fim)} prompts; means: standard {fim.standard.mean():.4f}, exact {fim.exact.mean():.4f}, "
+          f"healing {fim.healing.mean():.4f}, clean {fim.clean.mean():.4f}; exact < standard on "
+          f"{(fim.exact < fim.standard).sum()}, healing < exact - 0.05 on {(fim.healing < fim.exact - 0.05).sum()}; "
+          f"largest pruning bound {fim.bound.max():.2g}; threshold raised above {FIM_MIN_P:g} on "
+          f"{(fim.min_p > FIM_MIN_P * 1.0001).sum()} prompts")  # fmt: skip
+fim_shown.round(4)
 
 # %% [markdown]
 # ## Paper vs ours
