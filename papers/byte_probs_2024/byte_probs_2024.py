@@ -283,7 +283,7 @@ record = run.finish(claim_results)
 # *FIM with Qwen2.5-Coder-0.5B* (one mid-token cut per HumanEval problem; the unit is the problem). In the `full` run
 # (100 problems) the probability that the middle repairs the cut token is 0.660 on average under standard prompting,
 # 0.829 with the exact conversion and 0.790 with token healing: exact beats standard by 0.170 [0.111, 0.239] per
-# prompt, the paper's direction (its 18% is a relative pass@1 gain on generated infills, not this number), and beats
+# prompt, the paper's direction (its 18% is an improvement on FIM coding benchmarks, not this number), and beats
 # token healing by 0.039 [0.0094, 0.090], so *reproduced*; the model does the task at a clean split (0.599 [0.526,
 # 0.667] >= 0.2). Two things qualify it. The whole margin over healing comes from cuts inside indentation: there the
 # prefix ends in a run of spaces whose canonical tokenization would have given its last space to the next word
