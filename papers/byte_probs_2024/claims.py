@@ -1,6 +1,6 @@
 """The claims of arXiv:2410.09303 under test, with their verdict rules: fixed before any run, judged by code after."""
 
-from shared.claims import AtLeast, AtMost, Claim, Control, Tolerance
+from shared.claims import AtLeast, AtMost, Claim, Control, Precondition, Tolerance
 
 # reproduction tolerances, measured: the default profile re-run at 1 and 2 threads recorded identical values (count
 # n-grams and a seeded bootstrap: nothing depends on the thread count), so the floor applies
@@ -11,6 +11,11 @@ TOL_EXACT = Tolerance(
     why="the recorded value is the 1e-12 floor at 1 and 2 threads (raw round-off <= 8.4e-15, "
     "100x below it); floor 2e-3 relative",
 )
+_WHY_FIM = (
+    "not yet re-run at 2 threads: float32 logits move in the 6th-7th digit between BLAS orders and the "
+    "pruned cover sums' error bound is recorded per prompt (< 1e-4); floor 2e-3 relative + 1e-4 absolute"
+)
+TOL_FIM = Tolerance(rel=0.002, abs=1e-4, why=_WHY_FIM)
 
 CLAIMS = [
     Claim("tokenization-bias",
@@ -45,4 +50,28 @@ CLAIMS = [
           measures="max over seeds and over all strings s of EXACT_LEN characters of |cover sum P(s) - brute-force "
                    "P(s)|, and of |sum_s P(s) - 1|; floored at 1e-12 (round-off, ~1e-14 here, varies by CPU)",
           rule=AtMost(1e-10, partial=1e-6), fidelity="faithful", kind="exact", tolerance=TOL_EXACT),
+    Claim("fim-exact-beats-standard",
+          "In fill-in-the-middle prompts whose prefix ends inside a token, the exact byte-level conversion of a code LM "
+          "does better than standard prompting with the cut prefix, and better than token healing",
+          paper_value="18% improvement in FIM coding benchmarks; consistently above token healing",
+          unit="probability difference (exact - standard)",
+          paper_ref="Abstract", paper_version="2410.09303v2",
+          paper_quote="our method mitigates performance degradation and achieves 18% improvement in FIM coding "
+                      "benchmarks, while consistently outperforming the standard token healing fix",
+          measures="Qwen2.5-Coder-0.5B-Instruct in its PSM fill-in-the-middle format on HumanEval (prompt + canonical "
+                   "solution), one random cut strictly inside a token of the solution per problem, the hidden middle "
+                   "8-40 bytes: per prompt, P(middle starts with the rest of the cut token) by the byte-level "
+                   "conversion (the prefix's last token re-read through the cover sum) minus the same probability "
+                   "under standard prompting (whole cut prefix in the prompt, the middle's bytes by the cover sum over "
+                   "its tokens); mean over prompts, paired bootstrap over prompts (HumanEval problems)",
+          rule=AtLeast(0.0), fidelity="scaled-down", kind="noisy", tolerance=TOL_FIM,
+          preconditions=(Precondition(
+              "fim-clean-split",
+              "the model does the task when nothing is cut: from the prompt cut at the clean token boundary before "
+              "the cut token, its mean probability of the true next token's bytes is at least 0.2 (chance is about "
+              "1e-5 over 151k tokens)",
+              AtLeast(0.2)),),
+          control=Control("token healing", "the standard fix: drop the prefix's last token and restrict the "
+                                           "middle's first token to those that extend its bytes; margin = per-prompt "
+                                           "P(exact) - P(healing), positive: exact is better")),
 ]  # fmt: skip
