@@ -15,6 +15,14 @@ Paper values: Table 1 ("Tokenizer Benchmark Results") and Sec. 4 text of arXiv 2
 LaTeX source (malibayram/tokenizer_benchmark, paper/results_and_analysis.tex): the arXiv HTML was not readable
 offline, so a value that differs between the source and v2 would show up as a deviation here.
 
+Instrument (issue 19, redesigned before the runs that judge it): the level claims compare absolute shares with the
+paper's, so they need a validator comparable to the paper's ITU service. A lexicon built from the measured sentences
+themselves is not (it accepts every whole word of the text: levels biased up, recall 1.0 by construction), so each
+chunk's level shares use a lexicon built from the treebank sentences outside that chunk, and the level claims are
+judged only when that held-out lexicon's word recall on the chunk reaches the bar the in-sample check had (0.95);
+below it they are inconclusive (the setup cannot show the paper's levels). The gemma-above-llama claims compare two
+tokenizers under the same instrument and keep the lexicon built from all treebank sentences.
+
 Bars: the paper's own spread of %TR across its eight tokenizers is 40.3-50.7 (10 pp); a mean deviation within 5 pp
 (half that spread) counts as reproducing the level, within 10 pp partially. For the gemma-2 vs llama-3.1 comparisons
 the bar is a third of the paper's gap (2.83 pp for %TR, 6.14 pp for %Pure), and any positive gap is partial.
@@ -26,9 +34,12 @@ V = "2502.07057v2"
 # deterministic tokenizers and lexicon; the bootstrap is seeded: only last-digit drift across library builds
 TOL = Tolerance(rel=0.0, abs=0.01, why="deterministic token ids and lexicon, seeded bootstrap: 0.01 pp for rounding")
 RECALL = Precondition(
-    "lexicon-recall",
-    "the lexicon accepts at least 95% of the alphabetic words of the evaluation sentences (the validator recognises "
-    "the corpus's own Turkish; the paper's web validator accepts any valid word)",
+    "held-out-recall",
+    "the instrument is comparable to the paper's: the level claims are measured with a lexicon built from text "
+    "disjoint from the measured sentences (per chunk, every other treebank sentence; `method.held_out_lexicons`), and "
+    "that lexicon accepts at least 95% of the alphabetic words of the chunk it judges (mean over chunks) -- the "
+    "paper's web validator accepts any valid word, and was never built from TR-MMLU (issue 19: an in-sample lexicon "
+    "accepts every word of the text by construction, which biases the levels up)",
     AtLeast(0.95),
 )
 SIZE = Precondition(
@@ -57,7 +68,8 @@ CLAIMS = [
           paper_value=5.0, unit="pp mean |ours - paper|", paper_ref="Tab. 1 (TR %)", paper_version=V,
           paper_quote="TR \\% & 48.63 & 45.80 & 47.01 & 40.33 & 50.67 & 45.27 & 43.93 & 42.14",
           measures="mean over the 4 held tokenizers of |our %TR - paper %TR|, %TR = valid distinct tokens / distinct "
-                   "tokens per chunk of sentences; mean over chunks, bootstrap over chunks",
+                   "tokens per chunk of sentences, valid = in the held-out lexicon of that chunk; mean over chunks, bootstrap "
+                   "over chunks",
           rule=AtMost(5.0, partial=10.0), fidelity="analogue", tolerance=TOL,
           preconditions=(RECALL, SIZE), control=CHAR),
     Claim("pure-level",
@@ -66,7 +78,8 @@ CLAIMS = [
           paper_value=5.0, unit="pp mean |ours - paper|", paper_ref="Tab. 1 (Pure %)", paper_version=V,
           paper_quote="Pure \\% & 37.05 & 30.91 & 35.17 & 30.15 & 32.96 & 36.08 & 34.42 & 28.68",
           measures="mean over the 4 held tokenizers of |our %Pure - paper %Pure|, %Pure = distinct tokens that are "
-                   "a lemma or a suffix / distinct tokens per chunk; mean over chunks, bootstrap over chunks",
+                   "a lemma or a suffix of the chunk's held-out lexicon / distinct tokens per chunk; mean over chunks, "
+                   "bootstrap over chunks",
           rule=AtMost(5.0, partial=10.0), fidelity="analogue", tolerance=TOL,
           preconditions=(RECALL, SIZE), control=CHAR),
     Claim("gemma-above-llama-tr",

@@ -32,3 +32,12 @@ def test_char_tok_share_can_fail():
     none, _ = method.char_masks(inc.types, set(), set())
     assert inc.share(none) == 0.0
     assert np.array_equal(inc.types, np.array(sorted(map(ord, "ab c"))))
+
+
+def test_held_out_lexicons_are_disjoint_from_their_chunk():
+    pool = [{"tokens": ["Kitapları", "okudum"], "lemmas": ["kitap", "oku"], "text": "Kitapları okudum"},
+            {"tokens": ["Evde", "kaldım"], "lemmas": ["ev", "kal"], "text": "Evde kaldım"}]  # fmt: skip
+    (v0, p0), (v1, _) = method.held_out_lexicons(pool, [["Kitapları okudum"], ["Evde kaldım"]])
+    assert "okudum" not in v0 and "kitap" not in p0 and {"evde", "ev"} <= v0
+    assert "evde" not in v1 and "okudum" in v1
+    assert method.word_recall(pool[:1], v0) == 0.0  # the chunk's own words are not in its lexicon
