@@ -20,6 +20,7 @@ Deviations from the paper, on purpose:
 """
 
 import copy
+import random
 
 import torch
 
@@ -49,6 +50,56 @@ def chat_prompts(tok, n: int) -> list[list[int]]:
         ids = tok.apply_chat_template([{"role": "user", "content": text}], add_generation_prompt=True)
         out.append(list(ids["input_ids"] if hasattr(ids, "keys") else ids))
     return out
+
+
+# the chat workload: reasoning_gym questions (data/tasks/reasoning_gym), short ones, five task templates so that
+# prompt lengths differ inside a batch (SpecBench mixes tasks the same way)
+TASKS = ("letter_counting", "spell_backward", "basic_arithmetic", "chain_sum", "gsm_symbolic")
+MAX_CHARS = 240
+
+
+def task_prompts(tok, n: int, seed: int) -> tuple[list[list[int]], list[str]]:
+    """`n` prompts (token ids; chat-formatted with the assistant turn opened where the tokenizer has a chat template)
+    drawn with `seed` from the short questions of `TASKS`, round-robin over the tasks; returns the ids and the
+    questions. Another seed draws other questions."""
+    from shared.data.loaders import data_path, read_jsonl
+
+    rng = random.Random(seed)
+    pools = []
+    for task in TASKS:
+        rows = read_jsonl(data_path(f"tasks/reasoning_gym/{task}.jsonl"))
+        qs = [r["question"] for r in rows if len(r["question"]) <= MAX_CHARS]
+        pools.append(rng.sample(qs, min(len(qs), n)))
+    questions = [pools[i % len(pools)][i // len(pools)] for i in range(n)]
+    ids = []
+    for q in questions:
+        if getattr(tok, "chat_template", None):
+            out = tok.apply_chat_template([{"role": "user", "content": q}], add_generation_prompt=True)
+        else:  # a base LM (the tiny-LM pair): the question as plain text
+            out = tok(q)["input_ids"]
+        ids.append(list(out["input_ids"] if hasattr(out, "keys") else out))
+    return ids, questions
+
+
+def load_pair(target_name: str, draft_name: str):
+    """`(target, draft, tokenizer)` from the zoo; `draft_name="int8"` is the target's own int8 copy."""
+    from shared.models import load
+
+    target, tok = load(target_name)
+    draft = int8_draft(target) if draft_name == "int8" else load(draft_name)[0]
+    return target.eval(), draft.eval(), tok
+
+
+@torch.no_grad()
+def is_greedy(model, prompt: list[int], output: list[int]) -> bool:
+    """Whether `output` is the model's own greedy continuation of `prompt`, checked unbatched in one forward pass over
+    `prompt + output` (every output token the argmax of the logits before it). One call instead of `len(output)`:
+    the output-equivalence check of a batched run (our deviation from decoding the reference token by token)."""
+    if not output:
+        return True
+    logits = model(input_ids=torch.tensor([prompt + output])).logits[0]
+    pred = logits[len(prompt) - 1 : len(prompt) - 1 + len(output)].argmax(-1)
+    return pred.tolist() == list(output)
 
 
 def equivalence(outputs: list[list[int]], references: list[list[int]]) -> float:
