@@ -1,0 +1,1 @@
+"""CharBench: Evaluating the Role of Tokenization in Character-Level Tasks (catalog id 105)."""
