@@ -111,3 +111,36 @@ def forward_times(vit: PrunedViT, pixels: torch.Tensor, arm: str, ratios, layer:
             vit.suffix(vit.prefix(pixels, layer), None if r == 1.0 else unit, r, grid)
             rows.append({"repeat": rep, "keep_ratio": r, "seconds": time.perf_counter() - t0})
     return rows
+
+
+def t_mean(values, n_unit: str = "split seeds", unit: str = "", level: float = 0.95):
+    """The mean over independent units (here split seeds, each with its own probe and test images) with a Student-t
+    interval (n - 1 degrees of freedom): with 5 units a bootstrap's percentile interval is too narrow, the t interval
+    is not. One unit: no interval (the claim is then inconclusive)."""
+    from scipy import stats
+
+    from shared.claims import Measurement
+
+    xs = np.asarray(values, dtype=float)
+    m = float(xs.mean())
+    if len(xs) < 2:
+        return Measurement(m, n=len(xs), unit=unit, n_unit=n_unit, interval="none (one unit)")
+    half = float(stats.t.ppf(0.5 + level / 2, len(xs) - 1) * xs.std(ddof=1) / np.sqrt(len(xs)))
+    return Measurement(m, m - half, m + half, n=len(xs), unit=unit, n_unit=n_unit,
+                       interval=f"Student t over {n_unit}, df={len(xs) - 1}")  # fmt: skip
+
+
+def t_geomean(ratios, n_unit: str = "split seeds", unit: str = "", level: float = 0.95):
+    """The geometric mean of per-unit ratios with a Student-t interval on their logarithms, mapped back: a ratio's
+    noise is multiplicative. A ratio that is not positive (a method that gained accuracy, or a zero denominator)
+    has no logarithm: the value is NaN and the claim inconclusive."""
+    from shared.claims import Measurement
+
+    rs = np.asarray(ratios, dtype=float)
+    if not np.all(np.isfinite(rs)) or np.any(rs <= 0):
+        return Measurement(float("nan"), n=len(rs), unit=unit, n_unit=n_unit, interval="none (a ratio <= 0 or NaN)")
+    lm = t_mean(np.log(rs), n_unit=n_unit)
+    if not lm.has_interval:
+        return Measurement(float(np.exp(lm.value)), n=lm.n, unit=unit, n_unit=n_unit, interval=lm.interval)
+    return Measurement(float(np.exp(lm.value)), float(np.exp(lm.low)), float(np.exp(lm.high)), n=lm.n, unit=unit,
+                       n_unit=n_unit, interval=f"geometric mean; {lm.interval} on the log ratios")  # fmt: skip

@@ -4,7 +4,7 @@ import numpy as np
 import torch
 
 from papers.zero_tprune_2024.claims import CLAIMS
-from papers.zero_tprune_2024.method import LinearProbe, split_indices, to_pixels
+from papers.zero_tprune_2024.method import LinearProbe, split_indices, t_geomean, t_mean, to_pixels
 from shared.claims import Measurement, rule_can_fail
 
 
@@ -35,21 +35,38 @@ def test_probe_separates_known_classes():
     assert (probe.predict(X) == y).double().mean() > 0.95
 
 
+def test_t_intervals_over_seeds():
+    m = t_mean([0.1, 0.12, 0.14, 0.13, 0.11])
+    assert m.n == 5 and m.n_unit == "split seeds" and abs(m.value - 0.12) < 1e-12
+    assert abs((m.high - m.value) - 2.776 * np.std([0.1, 0.12, 0.14, 0.13, 0.11], ddof=1) / np.sqrt(5)) < 1e-3
+    g = t_geomean([0.5, 2.0, 1.0, 1.0, 1.0])
+    assert abs(g.value - 1.0) < 1e-12 and abs(g.low * g.high - 1.0) < 1e-9  # symmetric on the log scale
+    assert np.isnan(t_geomean([1.0, -0.2, 1.0, 1.0, 1.0]).value)  # a ratio <= 0 has no log: NaN, inconclusive
+    assert not t_mean([0.1]).has_interval
+
+
+def _checks(n_seeds=5, probe=(80, 100)):
+    return {"probe-above-chance": Measurement.proportion(*probe), "cls-attention-loses": t_mean([0.15, 0.17, 0.16]),
+            "enough-split-seeds": Measurement.exact(n_seeds, n=n_seeds)}
+
+
 def test_rules_can_fail_and_placebo_fails():
     for c in CLAIMS:
         assert rule_can_fail(c.rule), c.id
-    # a placebo method that loses more than its baseline on every image is judged not reproduced
-    loss_zt, loss_base = [1.0] * 30 + [0.0] * 70, [0.0] * 85 + [1.0] * 15
-    m = Measurement.bootstrap(list(zip(loss_zt, loss_base)), lambda u: sum(a for a, _ in u) / sum(b for _, b in u),
-                              n_unit="test images")
     claim = next(c for c in CLAIMS if c.id == "less-loss-than-cls-attention")
-    checks = {"probe-above-chance": Measurement.proportion(80, 100), "cls-attention-loses": Measurement.mean(loss_base)}
-    margin = Measurement.paired_difference([0.5] * 10 + [0.6] * 10, [0.5] * 20)
-    assert claim.evaluate(m, control=margin, checks=checks)["verdict"] == "not reproduced"
+    # a placebo method that loses twice as much as its baseline on every split seed is judged not reproduced
+    m = t_geomean([2.0, 1.9, 2.1, 2.2, 1.8])
+    margin = t_mean([0.01, 0.02, 0.015, 0.012, 0.018])
+    assert claim.evaluate(m, control=margin, checks=_checks())["verdict"] == "not reproduced"
     # a probe at chance makes the claims inconclusive, never not reproduced
-    checks["probe-above-chance"] = Measurement.proportion(10, 100)
-    assert claim.evaluate(m, control=margin, checks=checks)["verdict"] == "inconclusive"
+    assert claim.evaluate(m, control=margin, checks=_checks(probe=(10, 100)))["verdict"] == "inconclusive"
+    # fewer than 5 split seeds (the default profile) makes the comparison inconclusive, whatever the ratio
+    m3 = t_geomean([2.0, 1.9, 2.1])
+    assert claim.evaluate(m3, control=t_mean([0.01, 0.02, 0.015]), checks=_checks(3))["verdict"] == "inconclusive"
+    # a method that halves the loss on every seed and beats the control is reproduced
+    good = t_geomean([0.45, 0.4, 0.42, 0.44, 0.41])
+    assert claim.evaluate(good, control=margin, checks=_checks())["verdict"] == "reproduced"
     # a large loss at the headline keep ratio is not reproduced
     small = CLAIMS[0]
-    lost = Measurement.paired_difference([1.0] * 100, [1.0] * 80 + [0.0] * 20)
+    lost = t_mean([0.2, 0.18, 0.22, 0.19, 0.21])
     assert small.evaluate(lost, checks={"probe-above-chance": Measurement.proportion(80, 100)})["verdict"] == "not reproduced"
