@@ -18,9 +18,10 @@
 #
 # **Replicated here:** a CharBench-style generator (method.py) over words of the packaged WordNet glosses (or GCIDE),
 # the paper's four tasks and its point-biserial (Pearson) correlations, on the zoo's real models with their own
-# tokenizers: SmolLM2-135M-Instruct in the default run (a pipeline check: it answers at the floor); the `full` run adds
-# Qwen2.5-Coder-1.5B-Instruct and more words (its v1 also ran Gemma-3-270M and Qwen2.5-Coder-0.5B, both at the floor on
-# every task, so v2 spends their time on more questions). Answers are a forced choice among the ten digits (one forward pass per
+# tokenizers: SmolLM2-135M-Instruct in the default run (a pipeline check: it answers at the floor, one word draw); the
+# `full` run (v3) evaluates Qwen2.5-Coder-1.5B-Instruct, the one zoo model above the floor on counting, on 5
+# independent word draws, pooled with a t interval over draws (v1 and v2 on one draw each: their
+# `count-length-stronger` moved between draws, see the README). Answers are a forced choice among the ten digits (one forward pass per
 # question, a 4-shot prefix of the same task). Two controls of ours: a *majority-answer floor* (the precondition: a
 # model that does no better than always giving the task's most frequent answer cannot show any relationship), and
 # *shuffled token boundaries* for claim 3 (the same word with its token lengths in a random order: is it the token
@@ -33,12 +34,14 @@
 
 # %% tags=["parameters"]
 PROFILE = "default"  # the params/<profile>.yaml that overrides these values
-SEEDS = [0]  # the benchmark draw (words, queried characters); units are the questions (one word each), not seeds
+SEEDS = [0]  # word draws (words, queried characters, shots), one per seed; one draw: units are its questions; >= 2
+# draws: units are the draws (the statistic is the mean of the per-draw statistics, a t interval over draws)
 CORPUS = "wordnet"  # shared.data text corpus the words come from (wordnet glosses or gcide)
 MODELS = ["smollm2-135m-instruct"]  # zoo models evaluated; chat models get chat turns, base models a transcript
 CHAT = {"smollm2-135m-instruct": True, "gemma-3-270m": False, "qwen2.5-coder-0.5b-instruct": True,
         "qwen2.5-coder-1.5b-instruct": True}
-N_PER_TASK = 120  # benchmark questions per task (distinct words, spread evenly over 4-9 letters)
+N_PER_TASK = 120  # questions per counting task and draw (distinct words, spread evenly over 4-9 letters)
+N_INDEX_PER_TASK = 120  # questions per index task (first / last occurrence) and draw
 SHOT_POOL = 12  # extra words per task from which the few-shot examples are drawn (never scored)
 SHOTS = 4  # solved examples of the same task before each question
 BATCH = 16  # questions per forward pass
@@ -63,6 +66,7 @@ require(*MODELS)
 run = start_run("charbench_2025", globals(), seeds=SEEDS)
 pd.options.display.float_format = "{:.4g}".format
 SEED = SEEDS[0]
+POOLED = len(SEEDS) > 1  # units: word draws (t interval over draws) instead of the questions of one draw
 
 # %% tags=["nbval-check-output"]
 # the pre-registration: the claims, their rules, controls and tolerances, fixed in claims.py before anything runs
@@ -73,14 +77,17 @@ preregister(CLAIMS)
 
 # %%
 words = method.corpus_words(load_text(CORPUS)["text"])
-all_items = method.make_items(words, N_PER_TASK + SHOT_POOL, seed=SEED)
+sizes = {t: (N_PER_TASK if t in method.COUNT_TASKS else N_INDEX_PER_TASK) + SHOT_POOL for t in method.TASKS}
 shots, items = {}, []
-for task in method.TASKS:
-    its = [it for it in all_items if it["task"] == task]
-    shots[task] = method.pick_shots(its[:SHOT_POOL], SHOTS)
-    items += its[SHOT_POOL:]
+for seed in SEEDS:  # one independent word draw per seed: its own words, queried characters and few-shot examples
+    all_items = method.make_items(words, sizes, seed=seed)
+    for task in method.TASKS:
+        its = [dict(it, draw=seed) for it in all_items if it["task"] == task]
+        shots[seed, task] = method.pick_shots(its[:SHOT_POOL], SHOTS)
+        items += its[SHOT_POOL:]
 bench = pd.DataFrame(items)
-print(f"{len(words)} distinct words of 4-9 letters in {CORPUS}; {len(bench)} questions, {N_PER_TASK} per task")
+print(f"{len(words)} distinct words of 4-9 letters in {CORPUS}; {len(SEEDS)} word draw(s) (seeds {SEEDS}) of "
+      f"{N_PER_TASK} questions per counting task and {N_INDEX_PER_TASK} per index task: {len(bench)} questions")
 print(bench.groupby("task").gold.describe()[["mean", "min", "max"]].round(2).to_string())
 
 # %% [markdown]
@@ -99,7 +106,9 @@ assert method.target_token([3, 2, 4], 0) == (3, 0) and method.target_token([3, 2
 assert method.target_token([3, 2, 4], 8) == (4, 3)
 rng0 = np.random.default_rng(0)
 assert method.shuffled_target_length([2, 2, 2], 3, rng0, 5) == 2.0
-assert len({it["word"] for it in items}) == len(items), "words repeat across questions"
+for seed in SEEDS:
+    drawn = [it["word"] for it in items if it["draw"] == seed]
+    assert len(set(drawn)) == len(drawn), "words repeat across the questions of one draw"
 print("gold answers, target-token lookup and the shuffled control: ok")
 
 # %% [markdown]
@@ -113,26 +122,31 @@ for name in MODELS:
     t0 = time.time()
     model, tok = load(name)
     chat = CHAT[name]
-    feats = method.features(tok, items, np.random.default_rng(SEED), SHUFFLE_DRAWS)
-    for task in method.TASKS:
-        idx = [i for i, it in enumerate(items) if it["task"] == task]
-        prefix, _ = method.prompt_parts(tok, shots[task], items[idx[0]]["question"], chat)
+    feats = {}
+    for seed in SEEDS:
+        idx = [i for i, it in enumerate(items) if it["draw"] == seed]
+        for i, f in zip(idx, method.features(tok, [items[i] for i in idx], np.random.default_rng(seed), SHUFFLE_DRAWS)):
+            feats[i] = f
+    for seed, task in shots:
+        idx = [i for i, it in enumerate(items) if it["task"] == task and it["draw"] == seed]
+        prefix, _ = method.prompt_parts(tok, shots[seed, task], items[idx[0]]["question"], chat)
         suffixes = []
         for i in idx:
-            p, s = method.prompt_parts(tok, shots[task], items[i]["question"], chat)
+            p, s = method.prompt_parts(tok, shots[seed, task], items[i]["question"], chat)
             assert p == prefix
             suffixes.append(s)
         logits = method.digit_logits(model, tok, prefix, suffixes, bos=not chat, batch=BATCH)
         for i, lg in zip(idx, logits):
             it = items[i]
-            rows.append({"model": name, "item": i, "task": task, "word": it["word"], "gold": it["gold"],
+            rows.append({"model": name, "item": i, "draw": seed, "task": task, "word": it["word"], "gold": it["gold"],
                          "pred": int(lg.argmax()), **feats[i]})  # fmt: skip
     timing[name] = time.time() - t0
     del model
 res = pd.DataFrame(rows)
 res["correct"] = (res.pred == res.gold).astype(int)
-floor_answer = {t: method.majority_floor(list(g))[0] for t, g in bench.groupby("task").gold}
-res["floor_correct"] = (res.gold == res.task.map(floor_answer)).astype(int)
+# the floor of each draw is its own (every draw is a whole benchmark replica): the most frequent gold answer per task
+floor_answer = {k: method.majority_floor(list(g))[0] for k, g in bench.groupby(["draw", "task"]).gold}
+res["floor_correct"] = (res.gold == [floor_answer[k] for k in zip(res.draw, res.task)]).astype(int)
 acc = res.pivot_table(index="task", columns="model", values="correct", aggfunc="mean").reindex(method.TASKS)
 acc["majority floor"] = res.groupby("task").floor_correct.mean().reindex(method.TASKS)
 print("accuracy (forced choice over 0-9):")
@@ -143,10 +157,15 @@ for (m, t), g in res.groupby(["model", "task"]):
 
 # %% [markdown]
 # ## Paper vs ours
-# Units are the questions (one word each; words are not shared between questions). Every statistic is the mean, over
-# (model, task) pairs, of a per-pair Pearson correlation with correctness, as the paper averages its per-model
-# correlations; the interval is a bootstrap over questions (pooled over the family's two tasks). The precondition of each claim: at least one model answers better than the task's majority-answer floor, and
-# only such models enter the statistics (all models when none does: the claim is then inconclusive).
+# Every statistic is the mean, over (model, task) pairs, of a per-pair Pearson correlation with correctness, as the
+# paper averages its per-model correlations. With one word draw (the default profile) the units are its questions (one
+# word each; words are not shared between questions) and the interval is a bootstrap over them (pooled over the
+# family's two tasks). With several draws (the `full` profile, v3) the units are the draws: the statistic is computed
+# on each draw's questions and averaged over draws, with a t interval over draws, because the word draw is a random
+# effect that a bootstrap over one draw's questions does not resample (v2's stability check: the counting gap moved
+# between draws by more than one draw's interval). The precondition of each claim: at least one model answers better
+# than the task's majority-answer floor, and only such models enter the statistics (all models when none does: the
+# claim is then inconclusive).
 
 # %%
 tasks_of = {"count": method.COUNT_TASKS, "index": method.INDEX_TASKS}
@@ -159,7 +178,7 @@ def family_arrays(kind):
     base = res[(res.model == MODELS[0]) & res.task.isin(tasks_of[kind])].sort_values("item")
     ids = base.item.to_numpy()
     out = {"task": base.task.map({t: k for k, t in enumerate(tasks_of[kind])}).to_numpy(),
-           "floor": base.floor_correct.to_numpy(float), "n": len(ids)}  # fmt: skip
+           "draw": base.draw.to_numpy(), "floor": base.floor_correct.to_numpy(float), "n": len(ids)}  # fmt: skip
     for c in COLS:
         out[c] = base[c].to_numpy(float)
     out["correct"] = {m: res[res.model == m].set_index("item").loc[ids, "correct"].to_numpy(float) for m in MODELS}
@@ -205,13 +224,24 @@ def stat_gain(kind, m):
 
 
 def boot(kind, statistic, name):
-    """`statistic` with a bootstrap over the family's questions (seeded); an exact placeholder where it is undefined
-    (every answer identical), which the failed precondition then turns into *inconclusive*."""
+    """`statistic` with its interval: one draw, a bootstrap over the family's questions (seeded); several draws, the
+    mean of the per-draw statistics with a t interval over draws. An exact placeholder where it is undefined (every
+    answer identical), which the failed precondition then turns into *inconclusive*."""
     units = list(range(FAM[kind]["n"]))
     try:
-        return Measurement.bootstrap(units, statistic, n_unit="questions")
+        if not POOLED:
+            return Measurement.bootstrap(units, statistic, n_unit="questions")
+        draw = FAM[kind]["draw"]
+        per_draw = [statistic(np.flatnonzero(draw == d)) for d in SEEDS]
+        m, lo, hi = method.draw_t_interval(per_draw, bounds=(-2.0, 2.0) if name == "margin" else (-1.0, 1.0))
+        DRAWS[kind, name].append(per_draw)
+        return Measurement(m, lo, hi, n=len(SEEDS), n_unit=f"word draws ({len(units) // len(SEEDS)} questions each)",
+                           interval="t over draws")  # fmt: skip
     except ValueError:
         return Measurement.exact(0.0, n=len(units), n_unit=f"questions ({name} undefined: constant answers)")
+
+
+DRAWS = {(k, n): [] for k in tasks_of for n in ["gain", "r", "gap", "margin"]}  # per-draw values, for the record
 
 
 # the precondition, per model: its gain over the majority-answer floor on the family's questions (bootstrap over
@@ -234,6 +264,12 @@ checks = {"count-above-floor": best["count"], "index-above-floor": best["index"]
 claim_results = evaluate_claims(CLAIMS, measurements, controls=controls, checks=checks)
 print("preconditions: " + "; ".join(f"{k} {v}" for k, v in checks.items()))
 print("control (shuffled token boundaries, r_shuffled - r_real): " + str(controls["position-token-length"]))
+if POOLED:
+    print("per-draw values (seeds " + ", ".join(map(str, SEEDS)) + "):")
+    for cid, (k, n) in [("count-tokens-weak", ("count", "r")), ("count-length-stronger", ("count", "gap")),
+                        ("position-token-length", ("index", "r"))]:  # fmt: skip
+        vals = [v for v in DRAWS[k, n] if len(v) == len(SEEDS)]
+        print(f"  {cid:22s}", np.round(vals[-1], 3).tolist() if vals else "undefined")
 verdict_table(claim_results)
 
 # %% [markdown]

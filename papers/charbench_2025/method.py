@@ -67,10 +67,12 @@ def answer(task: str, word: str, char: str | None) -> int:
     raise KeyError(task)
 
 
-def make_items(words: list[str], n_per_task: int, seed: int, tasks=TASKS) -> list[dict]:
-    """The benchmark: for each task, `n_per_task` distinct words, as evenly spread over word lengths as the list allows
-    (the paper fills equal buckets per length), words not shared between tasks; the queried character is the character
-    at a uniformly drawn position of the word (as the paper draws it)."""
+def make_items(words: list[str], n_per_task: int | dict, seed: int, tasks=TASKS) -> list[dict]:
+    """The benchmark: for each task, `n_per_task` distinct words (one number for every task, or a dict task -> number),
+    as evenly spread over word lengths as the list allows (the paper fills equal buckets per length), words not shared
+    between tasks; the queried character is the character at a uniformly drawn position of the word (as the paper
+    draws it). One call is one *word draw*: another seed draws other words, characters and (downstream) shots."""
+    sizes = n_per_task if isinstance(n_per_task, dict) else {t: n_per_task for t in tasks}
     rng = random.Random(seed)
     by_len: dict[int, list[str]] = {}
     for w in words:
@@ -82,10 +84,10 @@ def make_items(words: list[str], n_per_task: int, seed: int, tasks=TASKS) -> lis
     for task in tasks:
         chosen = []
         i = 0
-        while len(chosen) < n_per_task:
+        while len(chosen) < sizes[task]:
             live = [n for n in lengths if by_len[n]]
             if not live:
-                raise ValueError(f"not enough words for {len(tasks)} x {n_per_task} items")
+                raise ValueError(f"not enough words for {sum(sizes[t] for t in tasks)} items")
             n = live[i % len(live)]
             chosen.append(by_len[n].pop())
             i += 1
@@ -255,3 +257,19 @@ def pick_shots(pool: list[dict], k: int) -> list[dict]:
             return shots
     rest = [it for it in pool if it not in shots]
     return shots + rest[: k - len(shots)]
+
+
+def draw_t_interval(values, level: float = 0.95, bounds=(-1.0, 1.0)) -> tuple[float, float, float]:
+    """(mean, low, high): the mean over independent word draws of a per-draw statistic, with a Student t interval over
+    the draws (df = draws - 1). The per-draw statistic already carries its questions' noise, so the spread between
+    draws covers both levels (the word draw and the questions within it), which a bootstrap over pooled questions
+    does not: that is why the `full` profile pools several draws. The interval is clipped to the quantity's range
+    `bounds` (a correlation, a gain over the floor: [-1, 1]). Needs at least 2 finite values."""
+    from scipy import stats
+
+    v = np.asarray(values, float)
+    if len(v) < 2 or not np.isfinite(v).all():
+        raise ValueError(f"a t interval over draws needs >= 2 finite values, got {v.tolist()}")
+    m = float(v.mean())
+    half = float(stats.t.ppf(0.5 + level / 2, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v)))
+    return m, max(m - half, bounds[0]), min(m + half, bounds[1])

@@ -144,3 +144,47 @@ def test_rules_can_fail():
     out = evaluate_claims([claims["position-token-length"]], {"position-token-length": m},
                           controls={"position-token-length": margin}, checks={"index-above-floor": gain})  # fmt: skip
     assert out[0]["verdict"] == "inconclusive", out[0]
+
+
+def test_make_items_sizes_per_task():
+    words = [w for w in WORDS if len(w) <= 9]
+    items = method.make_items(words, {"count_char": 4, "count_unique": 4, "first_index": 2, "last_index": 2}, seed=3)
+    assert [sum(it["task"] == t for it in items) for t in method.TASKS] == [4, 4, 2, 2]
+    assert len({it["word"] for it in items}) == 12
+    # the counting questions of a draw do not depend on how many index questions follow them
+    same = method.make_items(words, 4, seed=3)
+    assert [it for it in items if it["task"] in method.COUNT_TASKS] == same[:8]
+
+
+def test_draw_t_interval():
+    m, lo, hi = method.draw_t_interval([0.1, 0.2, 0.3, 0.4, 0.5])
+    # mean 0.3, sd 0.158, t(0.975, 4) = 2.776: half-width 0.196
+    assert m == pytest.approx(0.3) and hi - m == pytest.approx(m - lo) and hi - m == pytest.approx(0.1963, abs=1e-4)
+    assert method.draw_t_interval([0.9, -0.9, 0.95])[1:] == (-1.0, 1.0)  # clipped to a correlation's range
+    with pytest.raises(ValueError):
+        method.draw_t_interval([0.1])
+    with pytest.raises(ValueError):
+        method.draw_t_interval([0.1, float("nan"), 0.2])
+
+
+def _pooled(values):
+    m, lo, hi = method.draw_t_interval(values)
+    return Measurement(m, lo, hi, n=len(values), n_unit="word draws", interval="t over draws")
+
+
+def test_rules_over_draws_can_fail_and_stay_undecided():
+    claims = {c.id: c for c in CLAIMS}
+    gain = _pooled([0.05, 0.07, 0.06, 0.08, 0.04])  # above the floor in every draw: the precondition passes
+    checks = {"count-above-floor": gain}
+    # positive in every draw but spread like v2's draws: the t interval over draws decides, not one draw's luck
+    out = evaluate_claims([claims["count-length-stronger"]], {"count-length-stronger": _pooled([0.2, 0.1, 0.15, 0.12,
+                                                                                                0.18])}, checks=checks)
+    assert out[0]["verdict"] == "reproduced", out[0]
+    out = evaluate_claims([claims["count-length-stronger"]], {"count-length-stronger": _pooled([0.2, -0.1, 0.15, -0.05,
+                                                                                                0.03])}, checks=checks)
+    assert out[0]["verdict"] == "inconclusive", out[0]
+    # the number of tokens mattering more than the length in every draw: not reproduced
+    out = evaluate_claims([claims["count-length-stronger"]], {"count-length-stronger": _pooled([-0.1, -0.15, -0.08,
+                                                                                                -0.12, -0.2])},
+                          checks=checks)  # fmt: skip
+    assert out[0]["verdict"] == "not reproduced", out[0]
