@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-from papers.zero_tprune_2024.claims import CLAIMS
+from papers.zero_tprune_2024.claims import CLAIMS, MIN_SEEDS
 from papers.zero_tprune_2024.method import LinearProbe, split_indices, t_geomean, t_mean, to_pixels
 from shared.claims import Measurement, rule_can_fail
 
@@ -45,7 +45,7 @@ def test_t_intervals_over_seeds():
     assert not t_mean([0.1]).has_interval
 
 
-def _checks(n_seeds=5, probe=(80, 100)):
+def _checks(n_seeds=MIN_SEEDS, probe=(80, 100)):
     return {"probe-above-chance": Measurement.proportion(*probe), "cls-attention-loses": t_mean([0.15, 0.17, 0.16]),
             "enough-split-seeds": Measurement.exact(n_seeds, n=n_seeds)}
 
@@ -60,9 +60,11 @@ def test_rules_can_fail_and_placebo_fails():
     assert claim.evaluate(m, control=margin, checks=_checks())["verdict"] == "not reproduced"
     # a probe at chance makes the claims inconclusive, never not reproduced
     assert claim.evaluate(m, control=margin, checks=_checks(probe=(10, 100)))["verdict"] == "inconclusive"
-    # fewer than 5 split seeds (the default profile) makes the comparison inconclusive, whatever the ratio
+    # fewer than MIN_SEEDS split seeds (the default's 3; the old full's 5) makes the comparison inconclusive
     m3 = t_geomean([2.0, 1.9, 2.1])
     assert claim.evaluate(m3, control=t_mean([0.01, 0.02, 0.015]), checks=_checks(3))["verdict"] == "inconclusive"
+    assert MIN_SEEDS == 10
+    assert claim.evaluate(m, control=margin, checks=_checks(5))["verdict"] == "inconclusive"
     # a method that halves the loss on every seed and beats the control is reproduced
     good = t_geomean([0.45, 0.4, 0.42, 0.44, 0.41])
     assert claim.evaluate(good, control=margin, checks=_checks())["verdict"] == "reproduced"
