@@ -228,7 +228,7 @@ record = run.finish(claim_results)
 # - **Stability.** The first design (one probe, the test image as unit) moved 2 of 3 verdicts under another image draw
 #   of `full`; split seeds resample the probe. With 5 seeds, another seed set (1000-1004) still moved the ToMe verdict
 #   (inconclusive -> not reproduced, 1.192 [1.092, 1.301]): the ratio sits near 1. So `full` now has 10 seeds and the
-#   comparisons need at least 10 (`enough-split-seeds`). See the README for the stability check of this design.
+#   comparisons need at least 10 (`enough-split-seeds`). Under seeds 1000-1009, 0 of 3 verdicts moved (README).
 # - **Default profile.** Three seeds fit in 60 s on one thread: every verdict is inconclusive by design (fewer than
 #   5 seeds, and fewer than the 10 the comparisons need); it checks the pipeline, not the claims.
 # - **Forward time** (printed benchmark, one CPU thread of a shared machine): the pruned pass with selection included
