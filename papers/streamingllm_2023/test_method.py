@@ -56,3 +56,27 @@ def test_paper_values_follow_from_the_cited_cells():
     assert round(5.40 / 5.43, 3) == _claim("sinks-restore").paper_value
     assert round(5.60 / 5.40, 3) == _claim("newline-sinks-restore").paper_value
     assert "Fig. 1" in _claim("sinks-restore").paper_ref and "Fig. 1" in _claim("window-collapse").paper_ref
+
+
+def test_power_precondition_makes_a_small_run_inconclusive():
+    from papers.streamingllm_2023.claims import MIN_DOCS
+
+    claim = _claim("four-sinks-enough")
+    assert [p.id for p in claim.preconditions] == ["sinks-matter", "enough-documents"]
+
+    def checks(n):
+        return {"sinks-matter": Measurement.ratio([3.0] * n, [1.0] * n, n_unit="documents"),
+                "enough-documents": Measurement.exact(n, n_unit="documents")}  # fmt: skip
+
+    # 16 documents whose ratios look decisive (4 sinks as good as 8) are still too few
+    lucky = Measurement.ratio([1.0, 0.99, 1.01, 0.98, 1.0, 0.995, 1.005, 0.99] * 2, [1.0] * 16, n_unit="documents")
+    small = claim.evaluate(lucky, checks=checks(16))
+    assert small["verdict"] == "inconclusive" and "enough-documents" in small["reason"]
+    many = Measurement.ratio(([1.0, 0.99, 1.01, 0.98, 1.0, 0.995, 1.005, 0.99] * 9)[:MIN_DOCS], [1.0] * MIN_DOCS,
+                             n_unit="documents")  # fmt: skip
+    assert claim.evaluate(many, checks=checks(MIN_DOCS))["verdict"] == "reproduced"
+    # and with enough documents the claim can fail: 8 sinks clearly better than 4
+    worse = Measurement.ratio(([1.1, 1.12, 1.09, 1.11] * 20)[:MIN_DOCS], [1.0] * MIN_DOCS, n_unit="documents")
+    assert claim.evaluate(worse, checks=checks(MIN_DOCS))["verdict"] == "not reproduced"
+    # one-sink-not-enough carries no power precondition (its derivation asks for fewer documents than the default has)
+    assert all(p.id != "enough-documents" for p in _claim("one-sink-not-enough").preconditions)

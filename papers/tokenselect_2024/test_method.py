@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 
+from papers.tokenselect_2024.claims import MIN_DOCS
 from papers.tokenselect_2024.method import RandomSelect, compared_policies, digit_accuracy, passkey_batch, ppl_after
 from shared.claims import INCONCLUSIVE, NOT_REPRODUCED, PARTIAL, REPRODUCED, Measurement
 from shared.kvcache import HeavyHitter, SinkWindow, TokenSelect
@@ -88,7 +89,9 @@ def _judge(claim_id, ours, control=None, checks=None):
     from papers.tokenselect_2024.claims import CLAIMS
 
     claim = next(c for c in CLAIMS if c.id == claim_id)
-    needed = {p.id: Measurement.proportion(N_PROMPTS, N_PROMPTS, n_unit="prompts") for p in claim.preconditions}
+    met = {"full-cache-recalls": Measurement.proportion(N_PROMPTS, N_PROMPTS, n_unit="prompts"),
+           "enough-documents": Measurement.exact(MIN_DOCS, n_unit="documents")}  # fmt: skip
+    needed = {p.id: met[p.id] for p in claim.preconditions}
     return claim.evaluate(ours, control=control, checks=needed | (checks or {}))
 
 
@@ -156,3 +159,16 @@ def test_selection_cache_claims_can_fail():
     costly = _ratio(_scaled(PPL, 1.2), PPL)
     assert _judge("selection-cache-quality", costly)["verdict"] == NOT_REPRODUCED
     assert _judge("selection-cache-quality", Measurement.ratio([1.0] * DOCS, [1.0] * DOCS))["verdict"] == REPRODUCED
+
+
+def test_power_precondition_makes_a_small_run_inconclusive():
+    from papers.tokenselect_2024.claims import CLAIMS
+
+    few = {"enough-documents": Measurement.exact(DOCS, n_unit="documents")}  # the default's 6 documents
+    # a cost that looks decisive on 6 documents is still too few to judge
+    cheap = _ratio([1.0, 1.001, 0.999, 1.0, 1.002, 0.998], [1.0] * DOCS)
+    result = _judge("selection-cache-quality", cheap, checks=few)
+    assert result["verdict"] == INCONCLUSIVE and "enough-documents" in result["reason"]
+    assert _judge("selection-cache-quality", cheap)["verdict"] == REPRODUCED  # with MIN_DOCS documents
+    carriers = {c.id for c in CLAIMS if any(p.id == "enough-documents" for p in c.preconditions)}
+    assert carriers == {"selection-cache-quality"}

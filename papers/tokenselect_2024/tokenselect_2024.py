@@ -19,6 +19,10 @@
 # The comparative claims (2, 3) also face a trivial control the paper does not run: random selection with
 # TokenSelect's budget, sinks and recent window (`RandomSelect`). TokenSelect must beat it too.
 #
+# **Power precondition** of claim 7: at least `claims.MIN_DOCS` documents (derived in `claims.py` from the paper's
+# value and the per-document spread of the `full` record). The 60 s default (6 documents) therefore says *inconclusive*
+# on the Selection Cache's quality cost, whatever its documents; the `full` profile meets it and decides.
+#
 # **Replicated here (scaled-down):** all seven on SmolLM2-135M (pretrained, from the zoo): streaming perplexity on
 # KJV books and a planted 5-digit passkey, every policy a unit of the shared KV-cache engine `shared.kvcache`
 # (`TokenSelect` is its selection policy), each query attending 1/8 of the document. Default run: 6 documents of 128
@@ -47,9 +51,9 @@ THRESHOLDS = [0.9]  # thresholds swept for the reuse / quality trade-off (must c
 PASSKEY_BOOK = "Prv"  # KJV book used as passkey filler
 PASSKEY_FILLER = 48  # filler tokens around the planted passkey
 N_PASSKEY = 36  # passkey prompts, the fact at depth (i + 0.5) / N_PASSKEY in prompt i (>= 35: n/n can clear 0.9)
-CHECK_TOKENS = 40  # tokens streamed one at a time for the reference-vs-fast-path check
+CHECK_TOKENS = 28  # tokens streamed one at a time for the reference-vs-fast-path check (> CHECK_BUDGET + 1)
 CHECK_BUDGET = 16  # TokenSelect budget in that check
-DECODE_CONTEXTS = [256]  # context lengths for the decode-cost table
+DECODE_CONTEXTS = []  # context lengths for the decode-cost table (empty: no table; timings are not claims)
 DECODE_NEW_TOKENS = 4  # timed single-token steps per context
 
 # %%
@@ -197,7 +201,11 @@ measurements = {
 }  # fmt: skip
 # the trivial control: random selection; margin = log PPL(random selection) - log PPL(TokenSelect) per document
 margin = Measurement.paired_difference(np.log(at["random selection"]), np.log(at["TokenSelect"]), n_unit="documents")
-checks = {"full-cache-recalls": Measurement.proportion(int(recalled["full cache"].sum()), n_prompts, n_unit="prompts")}
+checks = {
+    "full-cache-recalls": Measurement.proportion(int(recalled["full cache"].sum()), n_prompts, n_unit="prompts"),
+    # the power precondition of selection-cache-quality: the run's number of documents (claims.MIN_DOCS)
+    "enough-documents": Measurement.exact(len(BOOKS), n_unit="documents"),
+}
 claim_results = evaluate_claims(CLAIMS, measurements, controls={"beats-streamingllm": margin, "beats-h2o": margin},
                                 checks=checks)  # fmt: skip
 attended = stats[JUDGE, "TokenSelect"]["attended"]
@@ -210,20 +218,22 @@ verdict_table(claim_results)
 # Milliseconds per decoded token (median of `DECODE_NEW_TOKENS` steps) after a random context: the engine's full
 # cache (the baseline) against TokenSelect at the judged budget, with and without the Selection Cache. A TokenSelect
 # step scores every cached token of every layer (unless the Selection Cache hits), then attends the selected ones
-# only. Printed, not judged (timings vary with the machine's load).
+# only. Printed, not judged (timings vary with the machine's load). Only in profiles with `DECODE_CONTEXTS` (the
+# `full` profile; the default run spends its 60 s on documents and prompts).
 
 # %%
-cost = []
-for ctx in DECODE_CONTEXTS:
-    for name, policy in [("engine, full cache", FullCache()), (f"TokenSelect {JUDGE}", TokenSelect(budget=JUDGE, n_sink=N_SINK, n_recent=N_RECENT)),
-                         (f"TokenSelect {JUDGE} + cache", TokenSelect(budget=JUDGE, n_sink=N_SINK, n_recent=N_RECENT,
-                                                                     threshold=THRESHOLD))]:  # fmt: skip
-        ms, nbytes = decode_ms(model, ctx, policy, new_tokens=DECODE_NEW_TOKENS, vocab=tok.vocab_size)
-        cost.append({"context": ctx, "cache": name, "ms_per_token": ms, "cache_MiB": nbytes / 2**20})
-cost = pd.DataFrame(cost)
-base = cost[cost.cache == "engine, full cache"].set_index("context").ms_per_token
-cost["vs_full_cache"] = cost.ms_per_token / cost.context.map(base)
-cost.round(3)
+if DECODE_CONTEXTS:
+    cost = []
+    for ctx in DECODE_CONTEXTS:
+        for name, policy in [("engine, full cache", FullCache()), (f"TokenSelect {JUDGE}", TokenSelect(budget=JUDGE, n_sink=N_SINK, n_recent=N_RECENT)),
+                             (f"TokenSelect {JUDGE} + cache", TokenSelect(budget=JUDGE, n_sink=N_SINK, n_recent=N_RECENT,
+                                                                         threshold=THRESHOLD))]:  # fmt: skip
+            ms, nbytes = decode_ms(model, ctx, policy, new_tokens=DECODE_NEW_TOKENS, vocab=tok.vocab_size)
+            cost.append({"context": ctx, "cache": name, "ms_per_token": ms, "cache_MiB": nbytes / 2**20})
+    cost = pd.DataFrame(cost)
+    base = cost[cost.cache == "engine, full cache"].set_index("context").ms_per_token
+    cost["vs_full_cache"] = cost.ms_per_token / cost.context.map(base)
+    display(cost.round(3))  # noqa: F821
 
 # %% [markdown]
 # ## Plots
@@ -293,10 +303,12 @@ record = run.finish(claim_results)
 # text, are less similar than the paper's observation suggests for 7-8B models.
 #
 # *Default run* (6 documents of 128 tokens, budget 16, 36 prompts of 89 tokens): the same directions with less power
-# (vs StreamingLLM 1.33x *reproduced*, vs H2O 1.19x *partially*, vs full 1.25x and the Selection Cache's cost 1.009x
-# *inconclusive*, passkey 36/36 vs 0/36 *reproduced*, reuse 15% *not reproduced*); see the README for the stability
-# check.
+# (vs StreamingLLM 1.33x *reproduced*, vs H2O 1.19x *partially*, vs full 1.25x *inconclusive*: it crosses the 1.3
+# edge, passkey 36/36 vs 0/36 *reproduced*, reuse 15% *not reproduced*); the Selection Cache's cost (1.009x) is
+# *inconclusive* by the power precondition (6 of the 12 documents it needs), whatever the documents. See the README for
+# the stability check: rerun on six other books, `matches-full` alone moves (to *partially*, 1.19x), on the 1.3 edge.
 #
 # Cost: TokenSelect reads about a quarter of the visible tokens (0.24 over all rows and layers), but for a 135M model on
-# CPU the MLPs dominate a decoding step, so decoding is no faster than the full cache here. The paper's 23.84x
-# attention speed-up comes from 128K-1M contexts on a GPU kernel, where attention, not the MLPs, dominates.
+# CPU the MLPs dominate a decoding step, so decoding is no faster than the full cache here (decode table: `full`
+# profile). The paper's 23.84x attention speed-up comes from 128K-1M contexts on a GPU kernel, where attention, not the
+# MLPs, dominates.
