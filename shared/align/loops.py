@@ -102,7 +102,8 @@ def grpo_train(model, prompts: list[list[int]], reward_fn: Callable[[list[int], 
                group_size: int = 4, prompts_per_step: int = 2, max_new_tokens: int = 8, eos_token_id: int = 2,
                pad_token_id: int = 0, temperature: float = 1.0, epsilon_low: float = 0.2,
                epsilon_high: float | None = None, aggregation: str = "dapo", scale: str = "group",
-               log: Callable[[str], None] | None = None) -> tuple[TrainResult, list[dict]]:  # fmt: skip
+               log: Callable[[str], None] | None = None,
+               callback: Callable[[int, dict], None] | None = None) -> tuple[TrainResult, list[dict]]:  # fmt: skip
     """GRPO with one optimiser step per generation batch (TRL's default `num_iterations=1`, no KL term): each step draws
     `prompts_per_step` prompts with the trainer's generator, samples `group_size` completions of each from the current
     policy, and takes a step on the clipped loss with group-normalised advantages.
@@ -127,5 +128,5 @@ def grpo_train(model, prompts: list[list[int]], reward_fn: Callable[[list[int], 
         rows[-1]["loss"] = loss.item()
         return loss
 
-    result = train(model, None, cfg, batches=batches, loss_fn=loss_fn, log=log)
+    result = train(model, None, cfg, batches=batches, loss_fn=loss_fn, log=log, callback=callback)
     return result, rows

@@ -2,6 +2,7 @@
 
 import copy
 
+import pytest
 import torch
 
 from shared.align.batches import collate_preferences, dpo_batch_loss
@@ -22,6 +23,7 @@ def pairs(n=8):
             for a in range(n)]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_dpo_loop_raises_the_margin_and_accuracy():
     model, batch = micro(), collate_preferences(pairs(), PAD)
     ref = copy.deepcopy(model)
@@ -69,6 +71,7 @@ def test_rollout_batch_layout():
     assert batch["advantages"].view(2, 3).sum(1).abs().max() < 1e-5
 
 
+@pytest.mark.slow
 def test_grpo_loop_raises_the_reward():
     # reward: the share of completion tokens equal to 7 (a token an untrained micro LM rarely picks)
     def reward(prompt, completion):
