@@ -148,3 +148,11 @@ def test_stream_keeps_every_token():
     toks = [np.array([1, 2]), np.array([3]), np.array([4, 5, 6])]
     assert T.stream(toks, [0, 2]).tolist() == [1, 2, 4, 5, 6]
     assert sorted(T.stream(toks, [0, 1, 2], seed=3).tolist()) == [1, 2, 3, 4, 5, 6]
+
+
+def test_throughput_benchmark_reports_both_arms():
+    from shared.dataselect.bench import throughput
+
+    out = throughput(PROSE * 20 + CODE * 20, CODE, k=10, buckets=256, repeats=2)
+    assert out["docs"] == 160 and len(out["hash_s"]) == len(out["select_s"]) == 2
+    assert out["ratio"] > 0 and out["select_docs_per_s"] > 0
