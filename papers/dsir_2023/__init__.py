@@ -1,0 +1,1 @@
+"""Data Selection for Language Models via Importance Resampling (catalog id 162)."""

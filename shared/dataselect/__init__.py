@@ -1,0 +1,13 @@
+"""Data selection: a labelled pool of documents from `data/`, targets with held-out splits, selectors on one interface,
+and training at a fixed token budget with the shared trainer (`shared.lm.trainer`).
+
+- `pool`: `build_pool` (chunks of the offline corpora, each with its source domain) and `make_task` (one domain as
+  the target: a small target sample for the selector, a held-out evaluation split, the rest stays in the raw pool);
+- `features`: hashed unigram+bigram counts (`hashed_counts_reference`, the plain reference, and `HashedNgrams`, the
+  fast path over a whole pool, tested against it);
+- `selectors`: `select(task, k, seed) -> indices into task.raw` for DSIR (importance resampling with Gumbel top-k),
+  DSIR top-k, a target-vs-raw classifier, the oracle domain filter, and the trivial controls random and all data;
+- `metrics`: hashed n-gram feature distributions and KL reduction;
+- `train`: token streams of selected documents, a small Llama-style LM trained with the shared trainer, target loss;
+- `bench`: selector throughput against reading and hashing the same pool.
+"""
