@@ -27,6 +27,11 @@ partial: our reading of "each driving the other", which the paper states without
 changes nothing gives 1. Control: the same clamp on a placebo token (a real character at position 1, whose value has no
 reason to drain); the BOS clamp must remove more growth than the placebo clamp (on the same log scale).
 Precondition: the plain runs grow a sink in the compared window.
+
+A training run whose loss turns NaN (the shared trainer's `TrainingDiverged`) is reported by the notebook and left out
+of every claim it enters (for `mutual-reinforcement`, the seed is left out of all three arms); each claim still needs
+at least 5 seeds. Declared after one run of the `full` profile diverged on an Intel AVX-512 host (the AMD host of the
+earlier record trained the same runs without a NaN).
 """
 
 from shared.claims import AtLeast, AtMost, Claim, Control, Precondition, Tolerance
