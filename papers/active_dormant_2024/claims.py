@@ -7,8 +7,9 @@ references are coarse: only the abstract, the official code and its README (Fig.
 read offline.
 
 Verdict engine v2: every value is a mean over training seeds (the independent unit: initialisation and data) with a
-bootstrap interval over seeds (5 in the default profile, 10 in `full`); the Adam/SGD
-peak ratio is the geometric mean of the paired per-seed ratios (log scale). Two preconditions say when the setup can
+bootstrap interval over seeds (12 in the default profile for the 1-layer softmax model and its clamped runs, 5 for
+the ReLU and 3-layer models; 10 for every configuration in `full`); the Adam/SGD peak ratio and the
+mutual-reinforcement share are geometric means of paired per-seed ratios (log scale). Two preconditions say when the setup can
 show an effect: the ReLU models must have learned the copy (else "no sink" would hold for an untrained head), and the
 3-layer Adam models must have a residual peak (else there is nothing for SGD to remove).
 
@@ -18,12 +19,19 @@ seed and data with its BOS value-state norm held at the mean of the other tokens
 rank-one rescaling of the value projection along BOS's input, applied by the shared trainer's callback), so the value
 state cannot drain. If the drain drives the sink, as the paper's mutual reinforcement says, the BOS logit gap grows
 less than in the plain run at equal steps. The statistic is, per seed, the mean BOS logit gap over the checkpoints of
-the clamped run divided by the plain run's at the same checkpoints (the share of the sink's growth left), then a mean
-over seeds with a bootstrap interval. Bar: at most half of the growth left is "driving" (reproduced), at most 80%
+the clamped run divided by the plain run's at the same checkpoints (the share of the sink's growth left), then a
+geometric mean over seeds with a bootstrap interval on the log scale (since the stability review of issue 14: it is a
+ratio per seed, which the evidence standard puts on the log scale; the arithmetic mean, used before, let one seed with
+a share of 1.4-2.3 stretch the interval, and the verdict moved between seed sets). Bar: at most half of the growth left is "driving" (reproduced), at most 80%
 partial: our reading of "each driving the other", which the paper states without a number. It can fail: a clamp that
 changes nothing gives 1. Control: the same clamp on a placebo token (a real character at position 1, whose value has no
-reason to drain); the BOS clamp must remove more growth than the placebo clamp. Precondition: the plain runs grow a
-sink in the compared window.
+reason to drain); the BOS clamp must remove more growth than the placebo clamp (on the same log scale).
+Precondition: the plain runs grow a sink in the compared window.
+
+A training run whose loss turns NaN (the shared trainer's `TrainingDiverged`) is reported by the notebook and left out
+of every claim it enters (for `mutual-reinforcement`, the seed is left out of all three arms); each claim still needs
+at least 5 seeds. Declared after one run of the `full` profile diverged on an Intel AVX-512 host (the AMD host of the
+earlier record trained the same runs without a NaN).
 """
 
 from shared.claims import AtLeast, AtMost, Claim, Control, Precondition, Tolerance
@@ -32,14 +40,15 @@ from shared.claims import AtLeast, AtMost, Claim, Control, Precondition, Toleran
 # the pre-registration, on the default and on the AVX2 code path (ATEN_CPU_CAPABILITY=avx2, MKL_ENABLE_INSTRUCTIONS=AVX2:
 # what a CPU without AVX-512 runs); training is pinned to one thread, so the thread count moves nothing. Each is the
 # measured relative move rounded up to one significant digit. That run trained the ReLU model 250 steps on 6 seeds and
-# the 3-layer models 100 steps (now 400 / 5 and 80); `relu-no-sink` keeps the absolute move measured in issue 12 at
-# 400 steps. Training a few hundred steps turns last-digit differences into percent-level moves.
+# the 3-layer models 100 steps (now 400 / 5 and 40; the 1-layer model now has 12 seeds in the default, then 5);
+# `relu-no-sink` keeps the absolute move measured in issue 12 at 400 steps. Training a few hundred steps turns last-digit differences into percent-level moves.
 _WHY = "training drift, same seeds: {}; rounded up"
 TOL = {
     "dormant-sink": Tolerance(rel=0.02, why=_WHY.format("the AVX2 code path moved it 1.3%")),
     "active-copy": Tolerance(rel=3e-3, why=_WHY.format("the AVX2 code path moved it 0.28%")),
     "value-drain": Tolerance(rel=8e-3, why=_WHY.format("the AVX2 code path moved it 0.72%")),
-    "mutual-reinforcement": Tolerance(rel=0.05, why=_WHY.format("the AVX2 code path moved it 4.1%")),
+    "mutual-reinforcement": Tolerance(rel=0.05, why=_WHY.format("the AVX2 code path moved it 4.1% (5 seeds, "
+                                                                 "arithmetic mean)")),
     "residual-peak": Tolerance(rel=0.06, why=_WHY.format("the AVX2 code path moved it 5.8% (100 steps)")),
     "relu-no-sink": Tolerance(rel=0.0, abs=6e-3, why=_WHY.format("absolute near 0: at most 0.0057 (issue 12: 2 threads "
                                                                   "and the AVX2 code path, 400 steps)")),
@@ -61,8 +70,8 @@ SINK_GROWS = Precondition(
 PLACEBO_CLAMP = Control(
     "placebo clamp",
     "the same value-norm clamp on a placebo token (the probe's most frequent first character, at position 1) instead "
-    "of BOS; margin = the placebo run's share of the plain logit-gap growth minus the BOS-clamped run's, per seed "
-    "(positive: clamping BOS removed more of the sink's growth)",
+    "of BOS; margin = log of the placebo run's share of the plain logit-gap growth minus log of the BOS-clamped "
+    "run's, per seed (positive: clamping BOS removed more of the sink's growth)",
 )
 PAPER_VERSION = "2410.13835v2"
 ADAM_HAS_PEAK = Precondition(
@@ -95,7 +104,7 @@ CLAIMS = [
                       "mutual reinforcement mechanism.",
           measures="1-layer softmax model, Adam: mean BOS logit gap (non-trigger queries) over the checkpoints up to "
                    "CLAMP_STEPS of a run whose BOS value norm is held at the others' mean after every step, over the "
-                   "same seed's plain run at the same checkpoints; mean over seeds",
+                   "same seed's plain run at the same checkpoints; geometric mean over seeds (log-scale interval)",
           rule=AtMost(0.5, partial=0.8), fidelity="scaled-down", tolerance=TOL["mutual-reinforcement"],
           preconditions=(SINK_GROWS,), control=PLACEBO_CLAMP),
     Claim("residual-peak", "In the 3-layer model the BOS residual state has a much larger norm than the other tokens'",
