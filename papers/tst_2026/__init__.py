@@ -1,0 +1,1 @@
+"""A Triadic Suffix Tokenization Scheme for Numerical Reasoning (catalog id 6)."""
