@@ -62,9 +62,27 @@ def test_block_efficiency_claims_fail_without_a_gain():
     from shared.claims import Measurement
 
     worse = [0.9 + 0.01 * ((i % 5) - 2) for i in range(20)]
-    ok = {"drafts-accepted": Measurement.mean([2.0] * 19 + [2.1], n_unit="prompts", bounds=(1, 4))}
+    ok = {"drafts-accepted": Measurement.mean([2.0] * 19 + [2.1], n_unit="prompts", bounds=(1, 4)),
+          "enough-prompts-length": Measurement.exact(1.0), "enough-prompts-budget": Measurement.exact(1.0)}
     for cid in ("fixed-length", "fixed-budget"):
         claim = next(c for c in CLAIMS if c.id == cid)
         assert claim.evaluate(Measurement.ratio(worse, [1.0] * 20, n_unit="prompts"), checks=ok)["verdict"] == (
             "not reproduced"
         )
+
+
+def test_power_preconditions_follow_the_design():
+    # the prompts needed (claims.py docstring): full design 93 (length) and 27 (budget); the default's 219 and 67
+    from papers.rsd_2024.claims import CLAIMS, prompts_needed
+    from shared.claims import Measurement
+
+    assert (prompts_needed("fixed-length", 32, 3), prompts_needed("fixed-budget", 32, 5)) == (93, 27)
+    assert (prompts_needed("fixed-length", 20, 2), prompts_needed("fixed-budget", 20, 3)) == (219, 67)
+    # too few prompts: a clear gain is still inconclusive
+    better = [1.3 + 0.01 * ((i % 5) - 2) for i in range(20)]
+    checks = {"drafts-accepted": Measurement.mean([2.0] * 20, n_unit="prompts", bounds=(1, 4)),
+              "enough-prompts-length": Measurement.exact(0.5), "enough-prompts-budget": Measurement.exact(0.5)}
+    for cid in ("fixed-length", "fixed-budget"):
+        claim = next(c for c in CLAIMS if c.id == cid)
+        verdict = claim.evaluate(Measurement.ratio(better, [1.0] * 20, n_unit="prompts"), checks=checks)["verdict"]
+        assert verdict == "inconclusive"
