@@ -26,15 +26,23 @@ POSITIONS = ("reindex", "original")
 
 
 class Projector(nn.Module):
-    """Two-layer MLP (LLaVA-1.5's projector): `[.., d_vision] -> [.., d_lm]`."""
+    """Two-layer MLP (LLaVA-1.5's projector): `[.., N, d_vision] -> [.., N, d_lm]`, plus (with `n_positions`) a learned
+    embedding of each token's raster position in the patch grid, added to its output: the LM then reads where a token
+    came from without relying on the encoder's features alone (tokens carry it through pruning and merging)."""
 
-    def __init__(self, d_vision: int = 384, d_lm: int = 576, hidden: int = 1024):
+    def __init__(self, d_vision: int = 384, d_lm: int = 576, hidden: int = 1024, n_positions: int = 0):
         super().__init__()
         self.fc1 = nn.Linear(d_vision, hidden)
         self.fc2 = nn.Linear(hidden, d_lm)
+        self.pos = nn.Parameter(torch.zeros(n_positions, d_lm)) if n_positions else None
 
     def forward(self, x):
-        return self.fc2(nn.functional.gelu(self.fc1(x)))
+        y = self.fc2(nn.functional.gelu(self.fc1(x)))
+        if self.pos is not None:
+            if x.shape[-2] != self.pos.shape[0]:
+                raise ValueError(f"the projector embeds {self.pos.shape[0]} positions, got {x.shape[-2]} tokens")
+            y = y + self.pos
+        return y
 
 
 @dataclass
@@ -84,7 +92,7 @@ class VLM:
         return self._cache[key]
 
     def project(self, feats: torch.Tensor) -> torch.Tensor:
-        """DINOv2 patch features `[B, N, 384]` -> visual tokens `[B, N, 576]`."""
+        """DINOv2 patch features `[B, N, 384]` (all of them, raster order) -> visual tokens `[B, N, 576]`."""
         return self.projector(feats)
 
     def embed(self, vis: torch.Tensor, questions: list[str], answers: list[str] | None = None,

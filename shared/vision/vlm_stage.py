@@ -34,14 +34,15 @@ COMMAND = "PYTHONPATH=. TOKEN_PAPERS_THREADS=1 python -m shared.vision.vlm_stage
 CONFIG = {
     "seed": 0,
     "n_train": 3000,
-    "n_heldout": 500,
+    "n_heldout": 400,
     "scene": {"grid": [2, 2], "size": 112, "item": 48, "p_empty": 0.2, "p_digit": 0.3},
     "projector_hidden": 1024,
-    "steps": 2000,  # scenes seen (one per step, all 9 of its questions); an optimiser step every `accumulate` scenes
-    "accumulate": 4,
-    "lr": 1.5e-3,
+    "projector_positions": 64,  # a learned embedding per patch position (0: none)
+    "steps": 1600,  # scenes seen (one per step, all 9 of its questions); an optimiser step every `accumulate` scenes
+    "accumulate": 1,
+    "lr": 1e-3,
     "weight_decay": 0.0,
-    "warmup": 50,
+    "warmup": 100,
     "eval_batch": 32,
     "lm": "smollm2-135m-instruct",
     "vision": "dinov2-s",
@@ -154,9 +155,14 @@ def accuracy_by_type(items, ok) -> dict[str, float]:
     return out
 
 
-def train(config: dict = CONFIG, out: Path = DEFAULT_DIR, log=print) -> dict:
+def train(config: dict = CONFIG, out: Path = DEFAULT_DIR, log=None) -> dict:
     """Build the stage: scenes, cached features, projector training, held-out evaluation, weights and manifest."""
     from safetensors.torch import save_file
+
+    if log is None:
+
+        def log(msg):
+            print(msg, flush=True)
 
     torch.manual_seed(config["seed"])
     t_all = time.time()
@@ -170,7 +176,8 @@ def train(config: dict = CONFIG, out: Path = DEFAULT_DIR, log=print) -> dict:
     t_encode = time.time() - t0
     log(f"encoded {len(train_scenes)} + {len(test_scenes)} scenes in {t_encode:.0f} s: {tuple(feats.shape)}")
 
-    projector = Projector(feats.shape[-1], lm.config.hidden_size, config["projector_hidden"])
+    projector = Projector(feats.shape[-1], lm.config.hidden_size, config["projector_hidden"],
+                          config["projector_positions"])  # fmt: skip
     vlm = VLM(lm, tok, projector)
     opt = torch.optim.AdamW(projector.parameters(), lr=config["lr"], weight_decay=config["weight_decay"])
     n_opt = config["steps"] // config["accumulate"]
@@ -259,7 +266,10 @@ def load_trained(lm=None, tok=None, path: Path = DEFAULT_DIR, config: dict = CON
     if lm is None:
         _, lm, tok = load_models(config)
     state = load_file(str(weights))
-    projector = Projector(state["fc1.weight"].shape[1], state["fc2.weight"].shape[0], state["fc1.weight"].shape[0])
+    n_pos = state["pos"].shape[0] if "pos" in state else 0
+    projector = Projector(
+        state["fc1.weight"].shape[1], state["fc2.weight"].shape[0], state["fc1.weight"].shape[0], n_pos
+    )
     projector.load_state_dict(state)
     projector.eval()
     for p in projector.parameters():
