@@ -33,12 +33,12 @@ CODE_FILES = ("scenes.py", "vlm.py", "vlm_stage.py")
 COMMAND = "PYTHONPATH=. TOKEN_PAPERS_THREADS=1 python -m shared.vision.vlm_stage train"
 CONFIG = {
     "seed": 0,
-    "n_train": 3000,
+    "n_train": 2000,
     "n_heldout": 400,
     "scene": {"grid": [2, 2], "size": 112, "item": 48, "p_empty": 0.2, "p_digit": 0.3},
     "projector_hidden": 1024,
     "projector_positions": 64,  # a learned embedding per patch position (0: none)
-    "steps": 1600,  # scenes seen (one per step, all 9 of its questions); an optimiser step every `accumulate` scenes
+    "steps": 1400,  # scenes seen (one per step, all 9 of its questions); an optimiser step every `accumulate` scenes
     "accumulate": 1,
     "lr": 1e-3,
     "weight_decay": 0.0,
