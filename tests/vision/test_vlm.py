@@ -114,6 +114,8 @@ def test_stage_manifest_and_reload(parts, tmp_path):
     from shared.vision import vlm_stage as st
 
     _, vlm, *_ = parts
+    if not (st.DEFAULT_DIR / "manifest.json").exists():
+        pytest.skip(f"the scene-VLM stage is not built yet: {st.COMMAND}")
     manifest = json.loads((st.DEFAULT_DIR / "manifest.json").read_text())
     assert manifest["command"] == st.COMMAND and manifest["key"] == st.stage_key()["key"]
     assert manifest["weights"]["bytes"] < 8_000_000
