@@ -54,3 +54,33 @@ def selection_macs(unit: str, n: int, n_keep: int, heads: int = 6, dim: int = 38
     if unit in ("kcenter", "mmr"):
         return n * n * dim + n_keep * n
     raise KeyError(f"no cost model for selector {unit!r}")
+
+
+# the VLM's language model (SmolLM2-135M defaults): added for the scene VLM, `shared.vision.vlm`
+
+
+def lm_layer_macs(tokens: int, dim: int = 576, heads: int = 9, kv_heads: int = 3, head_dim: int = 64,
+                  mlp_hidden: int = 1536, causal: bool = True) -> int:  # fmt: skip
+    """One Llama decoder layer on a prompt of `tokens` tokens: q/o projections, grouped k/v projections, attention
+    scores and weighted values over the causal pairs (`T (T + 1) / 2`; all `T^2` pairs with `causal=False`), and the
+    gated MLP's three matrices."""
+    proj = 2 * tokens * dim * heads * head_dim + 2 * tokens * dim * kv_heads * head_dim
+    pairs = tokens * (tokens + 1) // 2 if causal else tokens * tokens
+    return proj + 2 * pairs * heads * head_dim + 3 * tokens * dim * mlp_hidden
+
+
+def lm_prefill_macs(tokens: int, layers: int = 30, vocab: int = 49152, logits_for: int = 1, **shape) -> int:
+    """A prefill of `tokens` prompt tokens through every layer, plus the output layer for `logits_for` positions
+    (1: the next token). `shape`: `lm_layer_macs`'s keywords (defaults: SmolLM2-135M)."""
+    dim = shape.get("dim", 576)
+    return layers * lm_layer_macs(tokens, **shape) + logits_for * dim * vocab
+
+
+def vlm_prefill_macs(n_visual: int, n_kept: int, n_text: int, d_vision: int = 384, projector_hidden: int = 1024,
+                     selection: int = 0, **lm) -> int:  # fmt: skip
+    """The VLM's prefill after the (shared, unpruned) encoder: the projector on all `n_visual` patch tokens, the
+    selection's own cost, and the LM prefill on `n_kept` visual plus `n_text` text tokens. `lm`: `lm_prefill_macs`'s
+    keywords."""
+    dim = lm.get("dim", 576)
+    projector = n_visual * (d_vision * projector_hidden + projector_hidden * dim)
+    return projector + selection + lm_prefill_macs(n_kept + n_text, **lm)
