@@ -576,29 +576,54 @@ class RelativeTo(Rule):
 @dataclass(frozen=True)
 class Tolerance:
     """How far a re-execution may move the recorded value (the rerun contract): `|fresh - committed| <= abs + rel *
-    |committed|`. `why` says in one line where the numbers come from (the spread measured by re-running with another
-    thread count, say); it is no wider than that spread."""
+    |committed| + interval * (high - low)`, where `high - low` is the width of the committed value's interval. `why`
+    says in one line where the numbers come from (the spread measured by re-running with another thread count, say);
+    it is no wider than that spread.
+
+    `interval` is for chaotic values: a mean over seeds of models trained for hundreds of steps, where a last-bit
+    difference in one matrix product (another CPU's BLAS kernel) sends a seed's run elsewhere. No re-run on one
+    machine bounds that spread; on another CPU each seed is in effect another draw of the training noise, so the
+    mean may move by about its own sampling error, and `interval=1` allows one width of the committed 95% interval
+    (were the seeds redrawn independently, a move beyond that would have odds of roughly 1 in 100: 1 in 180 for a
+    normal-theory interval, more for bootstrap intervals over 5 seeds, which run narrow). The verdict must still be
+    the same: the contract checks that separately."""
 
     rel: float
     abs: float = 0.0
     why: str = ""
+    interval: float = 0.0
 
     def __post_init__(self):
-        if self.rel < 0 or self.abs < 0:
+        if self.rel < 0 or self.abs < 0 or self.interval < 0:
             raise ValueError("tolerances are non-negative")
         if not self.why.strip():
             raise ValueError("a tolerance needs a one-line justification (`why`)")
 
-    def allows(self, committed: float, fresh: float) -> bool:
-        return abs(fresh - committed) <= self.abs + self.rel * abs(committed) + 1e-12
+    def allows(self, committed: float, fresh: float, width: float | None = None) -> bool:
+        """Whether `fresh` is within the tolerance of `committed`; `width` is the committed interval's width, which
+        an `interval` tolerance needs (without it, only `abs` and `rel` count)."""
+        return abs(fresh - committed) <= self.bound(committed, width) + 1e-12
+
+    def bound(self, committed: float, width: float | None = None) -> float:
+        """The largest move allowed from `committed`."""
+        extra = self.interval * width if self.interval and width is not None and math.isfinite(width) else 0.0
+        return self.abs + self.rel * abs(committed) + extra
 
     def describe(self) -> str:
         parts = [f"±{self.rel:.2g} relative"] if self.rel else []
         parts += [f"±{self.abs:.2g} absolute"] if self.abs else []
+        parts += [f"±{self.interval:.2g} x the committed interval's width"] if self.interval else []
         return " + ".join(parts) or "exact"
 
     def to_dict(self) -> dict:
-        return {"rel": self.rel, "abs": self.abs, "why": self.why}
+        out = {"rel": self.rel, "abs": self.abs, "why": self.why}
+        if self.interval:
+            out["interval"] = self.interval
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Tolerance":
+        return cls(d["rel"], d["abs"], d["why"], d.get("interval", 0.0))
 
 
 @dataclass(frozen=True)

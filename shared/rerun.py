@@ -9,9 +9,12 @@ depend on the machine: they are reported, never failed on.
 """
 
 import json
+import math
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from shared.claims import Tolerance
 
 ENV = "TOKEN_PAPERS_RERUN_CONTRACT"
 
@@ -71,13 +74,17 @@ def compare(committed: dict, fresh: dict, claims=None) -> list[Row]:
             continue
         cv = before["ours"]["value"]
         d, rel = _diff(cv, fv)
-        tol_text = _describe(tol_dict)
+        width = _width(before["ours"])
+        tol_text = _describe(tol_dict, width)
         problems = []
         if before["verdict"] != c["verdict"]:
             problems.append(f"verdict moved: {before['verdict']} -> {c['verdict']}")
         if tol_dict is None:
             problems.append("no reproduction tolerance declared in claims.py")
-        elif d > tol_dict["abs"] + tol_dict["rel"] * abs(cv) + 1e-12:
+        elif tol_dict.get("interval") and width is None:
+            problems.append("the tolerance is a multiple of the committed interval's width, but the committed value "
+                            "has no interval")  # fmt: skip
+        elif d > Tolerance.from_dict(tol_dict).bound(cv, width) + 1e-12:
             problems.append(f"value moved by {d:.4g} ({rel:.2%}), more than the tolerance {tol_text}")
         if kind == "timing":
             status = "reported"
@@ -91,11 +98,22 @@ def compare(committed: dict, fresh: dict, claims=None) -> list[Row]:
     return rows
 
 
-def _describe(tol: dict | None) -> str:
+def _width(ours: dict) -> float | None:
+    """The width of a recorded value's interval, or None where it has none."""
+    low, high = ours.get("low"), ours.get("high")
+    if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
+        return None
+    return high - low
+
+
+def _describe(tol: dict | None, width: float | None = None) -> str:
     if tol is None:
         return "none"
     parts = [f"±{tol['rel']:.2g} rel"] if tol["rel"] else []
     parts += [f"±{tol['abs']:.2g} abs"] if tol["abs"] else []
+    if tol.get("interval"):
+        of = f" = {tol['interval'] * width:.3g}" if width is not None else ""
+        parts += [f"±{tol['interval']:.2g} x interval width{of}"]
     return " + ".join(parts) or "exact"
 
 

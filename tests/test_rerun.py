@@ -87,3 +87,43 @@ def test_a_record_from_before_engine_v2_is_reported_not_held(tmp_path):
     (tmp_path / "default.json").write_text(json.dumps({**_record((2.0, 1.5, 2.5)), "schema_version": 1}))
     assert check(FakePaper(), "default", _record((9.0, 8.5, 9.5)), CLAIMS, report_dir=tmp_path / "out") == []
     assert "not held" in summary_lines(tmp_path / "out")[0]
+
+
+CHAOTIC = [Claim("gain", "t", 1.0, "Tab. 1", AtLeast(1.0, partial=0.5), "faithful",
+                 tolerance=Tolerance(0.0, 0.01, why="another CPU redraws the training noise", interval=1.0))]  # fmt: skip
+
+
+def _chaotic(value, low, high):
+    return {"schema_version": 2, "params": {},
+            "claims": evaluate_claims(CHAOTIC, {"gain": Measurement(value, low, high, n=5, n_unit="seeds")})}  # fmt: skip
+
+
+def test_an_interval_tolerance_allows_one_width_of_the_committed_interval_and_no_more():
+    committed = _chaotic(2.0, 1.8, 2.2)  # width 0.4, plus 0.01 absolute
+    assert breaches("p", "default", committed, _chaotic(2.41, 2.0, 2.8), CHAOTIC) == []
+    assert breaches("p", "default", committed, _chaotic(1.595, 1.2, 2.0), CHAOTIC) == []
+    out = breaches("p", "default", committed, _chaotic(2.42, 2.0, 2.8), CHAOTIC)
+    assert len(out) == 1 and "±1 x interval width = 0.4" in out[0]
+    # the fresh interval does not widen the allowance: only the committed, pre-registered one counts
+    assert breaches("p", "default", committed, _chaotic(2.42, 0.0, 5.0), CHAOTIC) != []
+
+
+def test_an_interval_tolerance_still_fails_a_moved_verdict():
+    out = breaches("p", "default", _chaotic(1.1, 1.0, 1.2), _chaotic(0.95, 0.8, 1.1), CHAOTIC)
+    assert "verdict moved: reproduced -> partially reproduced" in out[0]
+
+
+def test_an_interval_tolerance_without_a_committed_interval_is_a_breach():
+    committed = _chaotic(2.0, 1.6, 2.4)
+    committed["claims"][0]["ours"]["low"] = committed["claims"][0]["ours"]["high"] = None
+    out = breaches("p", "default", committed, _chaotic(2.0, 1.6, 2.4), CHAOTIC)
+    assert "has no interval" in out[0]
+
+
+def test_interval_tolerances_round_trip_and_old_ones_keep_their_shape():
+    t = Tolerance(0.0, 0.01, why="w", interval=1.0)
+    assert Tolerance.from_dict(t.to_dict()) == t
+    assert Tolerance(0.01, why="w").to_dict() == {"rel": 0.01, "abs": 0.0, "why": "w"}
+    assert "x the committed interval's width" in t.describe()
+    with pytest.raises(ValueError):
+        Tolerance(0.0, why="w", interval=-1.0)

@@ -42,18 +42,22 @@ from shared.claims import AtLeast, AtMost, Claim, Control, Precondition, Toleran
 # measured relative move rounded up to one significant digit. That run trained the ReLU model 250 steps on 6 seeds and
 # the 3-layer models 100 steps (now 400 / 5 and 40; the 1-layer model now has 12 seeds in the default, then 5);
 # `relu-no-sink` keeps the absolute move measured in issue 12 at 400 steps. Training a few hundred steps turns last-digit differences into percent-level moves.
-_WHY = "training drift, same seeds: {}; rounded up"
+# Another CPU moves them further than the AVX2 code path did: on an Intel Xeon the AMD-made record's sink mean moved 7%
+# (session 11), and training is chaotic in the last bit, so on another CPU each seed is in effect another draw of the
+# training noise. Every claim also allows one width of its committed interval (`Tolerance.interval`); the verdict must
+# not move (the host change alone moved two verdicts of the old full run: the seed-stability item that stays open).
+_WHY = "training drift, same seeds: {}; rounded up; plus one interval width for another CPU"
 TOL = {
-    "dormant-sink": Tolerance(rel=0.02, why=_WHY.format("the AVX2 code path moved it 1.3%")),
-    "active-copy": Tolerance(rel=3e-3, why=_WHY.format("the AVX2 code path moved it 0.28%")),
-    "value-drain": Tolerance(rel=8e-3, why=_WHY.format("the AVX2 code path moved it 0.72%")),
-    "mutual-reinforcement": Tolerance(rel=0.05, why=_WHY.format("the AVX2 code path moved it 4.1% (5 seeds, "
+    "dormant-sink": Tolerance(interval=1.0, rel=0.02, why=_WHY.format("the AVX2 code path moved it 1.3%")),
+    "active-copy": Tolerance(interval=1.0, rel=3e-3, why=_WHY.format("the AVX2 code path moved it 0.28%")),
+    "value-drain": Tolerance(interval=1.0, rel=8e-3, why=_WHY.format("the AVX2 code path moved it 0.72%")),
+    "mutual-reinforcement": Tolerance(interval=1.0, rel=0.05, why=_WHY.format("the AVX2 code path moved it 4.1% (5 seeds, "
                                                                  "arithmetic mean)")),
-    "residual-peak": Tolerance(rel=0.06, why=_WHY.format("the AVX2 code path moved it 5.8% (100 steps)")),
-    "relu-no-sink": Tolerance(rel=0.0, abs=6e-3, why=_WHY.format("absolute near 0: at most 0.0057 (issue 12: 2 threads "
+    "residual-peak": Tolerance(interval=1.0, rel=0.06, why=_WHY.format("the AVX2 code path moved it 5.8% (100 steps)")),
+    "relu-no-sink": Tolerance(interval=1.0, rel=0.0, abs=6e-3, why=_WHY.format("absolute near 0: at most 0.0057 (issue 12: 2 threads "
                                                                   "and the AVX2 code path, 400 steps)")),
-    "relu-no-drain": Tolerance(rel=0.06, why=_WHY.format("the AVX2 code path moved it 5.6% (250 steps)")),
-    "sgd-no-peak": Tolerance(rel=0.07, why=_WHY.format("the AVX2 code path moved it 7.0% (100 steps)")),
+    "relu-no-drain": Tolerance(interval=1.0, rel=0.06, why=_WHY.format("the AVX2 code path moved it 5.6% (250 steps)")),
+    "sgd-no-peak": Tolerance(interval=1.0, rel=0.07, why=_WHY.format("the AVX2 code path moved it 7.0% (100 steps)")),
 }  # fmt: skip
 RELU_LEARNS_COPY = Precondition(
     "relu-learns-copy",

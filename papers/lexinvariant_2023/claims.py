@@ -13,7 +13,11 @@ within 512 characters, with 150M-parameter models trained 250K steps. Our contex
 allows 2X for a partial reproduction. "High accuracy" of deciphering has no number in the abstract; the full bar 0.5
 is over twice the most frequent character's share (the space, 0.18), the partial bar 0.2 just above it.
 Tolerances: the trainer runs (and leaves torch at) one thread in every profile, so the kernel's thread count cannot
-move values; the CPU code path can (measured on AVX2 against AVX-512, see `why`).
+move values; the CPU code path can (measured on AVX2 against AVX-512, see `why`). Another CPU moved the trained
+values further than that measurement (CI on an Intel Xeon, 2026-12-07, against the AMD EPYC of the recorded run: the
+gap ratio by 0.015, `standard-cannot` by 0.011, about a fifth of their intervals): training is chaotic in the last
+bit, so each trained claim also allows one width of its committed interval (`Tolerance.interval`); the verdict must
+not move.
 """
 
 from shared.claims import AtLeast, AtMost, Claim, Control, Precondition, Tolerance
@@ -56,9 +60,11 @@ NO_CIPHER = Control(
     "advantage must come from the cipher, not from the lexinvariant model reading text better in general",
 )
 
-_TRAINED = Tolerance(rel=0.01, abs=0.005, why="training and evaluation run at 1 thread whatever the kernel's count; "
+_TRAINED = Tolerance(rel=0.01, abs=0.005, interval=1.0,
+                     why="training and evaluation run at 1 thread whatever the kernel's count; "
                      "the AVX2 code path moved seed 0's late-bin losses by 1e-3 and its late gap by 4e-3 relative; "
-                     "probe accuracies move in steps of 1/2048 (abs 0.005: about ten positions)")  # fmt: skip
+                     "probe accuracies move in steps of 1/2048 (abs 0.005: about ten positions); another CPU (Intel "
+                     "Xeon vs AMD EPYC, same seeds) moved the means by up to 0.015, inside one interval width")  # fmt: skip
 
 CLAIMS = [
     Claim("gap-shrinks", "The perplexity gap between the lexinvariant and the standard LM shrinks as the context grows",

@@ -20,6 +20,10 @@ from shared.claims import AtLeast, AtMost, Claim, Precondition, Tolerance
 # trained models' did: 150 steps at lr 1e-2 amplify last-digit differences into other heads crossing eps.
 _ZOO = Tolerance(rel=2e-3, why="1 vs 2 threads and the AVX2 code path left it unchanged at 4 significant digits; floor "
                  "2e-3 for last-digit drift across CPUs")  # fmt: skip
+# training is chaotic in the last bit: on another CPU each seed is in effect another draw of the training noise, so the
+# trained claims also allow one width of their committed interval (`Tolerance.interval`; found when CI on an Intel Xeon
+# re-executed the default recorded on an AMD EPYC, 2026-12-07); the verdict must not move
+_XHOST = "another CPU (Intel Xeon vs the AMD EPYC of the recorded run, same seeds) moved it {}, within one interval"
 TOL = {
     "natural-smollm2": _ZOO,
     "natural-gemma3": _ZOO,
@@ -27,14 +31,16 @@ TOL = {
     "random-gemma3": Tolerance(rel=2e-3, abs=2e-4, why="0 in every rerun (threads, AVX2 code path); one head crossing "
                                "eps on one sequence would add 0.087, so any crossing breaks the contract"),
     "first-token-only": _ZOO,
-    "softmax-emerges": Tolerance(rel=0.2, why="training drift: the AVX2 code path moved it 11.41 -> 9.805 (14%); 2 "
-                                 "training threads did not move it"),
-    "sigmoid-no-sink": Tolerance(rel=0.0, abs=0.6, why="training drift, absolute near 0: the AVX2 code path moved it "
-                                 "0.9375 -> 1.523 percentage points; 2 training threads did not move it"),
-    "sigmoid-matched-loss": Tolerance(rel=0.0, abs=0.02, why="training drift, absolute near 0: the AVX2 code path "
-                                      "moved it 0.01301 -> 0.02764; 2 training threads did not move it"),
-    "key-bias-absorbs": Tolerance(rel=0.3, why="training drift: the AVX2 code path moved it 0.9418 -> 1.187 (26%), "
-                                  "2 training threads to 1.003 (6.5%)"),
+    "softmax-emerges": Tolerance(rel=0.2, interval=1.0, why="training drift: the AVX2 code path moved it 11.41 -> "
+                                 "9.805 (14%); 2 training threads did not move it; " + _XHOST.format("12.62 -> 8.477")),
+    "sigmoid-no-sink": Tolerance(rel=0.0, abs=0.6, interval=1.0, why="training drift, absolute near 0: the AVX2 code "
+                                 "path moved it 0.9375 -> 1.523 percentage points; 2 training threads did not move it; "
+                                 + _XHOST.format("0.1562 -> 0.1953")),
+    "sigmoid-matched-loss": Tolerance(rel=0.0, abs=0.02, interval=1.0, why="training drift, absolute near 0: the AVX2 "
+                                      "code path moved it 0.01301 -> 0.02764; 2 training threads did not move it; "
+                                      + _XHOST.format("0.02566 -> 0.03048")),
+    "key-bias-absorbs": Tolerance(rel=0.3, interval=1.0, why="training drift: the AVX2 code path moved it 0.9418 -> "
+                                  "1.187 (26%), 2 training threads to 1.003 (6.5%); " + _XHOST.format("0.7307 -> 1.032")),
 }  # fmt: skip
 # a ratio to the softmax sink needs a softmax sink: the same 2% bar as the partial bar of `softmax-emerges`
 SOFTMAX_HAS_SINK = Precondition(
