@@ -14,9 +14,13 @@ order trained on it. Groups are independent; arms are paired within a group.
 from shared.claims import AtLeast, AtMost, Claim, Control, Precondition, Tolerance, Within
 
 VERSION = "2302.03169 (latest arXiv version, 19 Nov 2023 = NeurIPS 2023)"
-# reproduction tolerance: training is deterministic for a seed and a thread count; values move in the last digits
-# between CPUs and thread counts (the stability check re-runs with other seeds, not this). Floor 2e-3 relative.
-TOL = Tolerance(rel=0.002, why="deterministic kernels for a seed; floor 2e-3 relative for last-digit drift across CPUs")
+# reproduction tolerance: training is deterministic for a seed and a thread count, but chaotic in the last bit: another
+# CPU code path (ATEN_CPU_CAPABILITY=avx2 MKL_ENABLE_INSTRUCTIONS=AVX2 on the Intel Xeon of the recorded run, what a CPU
+# with other kernels runs) moved `dsir-beats-random` 0.8513 -> 0.8578 and `kl-reduction-tracks-loss` 0.6991 -> 0.6813,
+# far past the 2e-3 floor first declared; on another CPU each group's training is in effect another draw of its noise,
+# so the trained claims also allow one width of their committed interval (`Tolerance.interval`). Verdicts must not move.
+TOL = Tolerance(rel=0.002, interval=1.0, why="floor 2e-3 relative; plus one interval width: the AVX2 code path moved "
+                "the trained values by up to 0.018, inside their intervals")  # fmt: skip
 TIMING_TOL = Tolerance(rel=1.0, why="a timing: machine-dependent, reported by a rerun elsewhere, never failed on")
 
 LEARNS = Precondition(
