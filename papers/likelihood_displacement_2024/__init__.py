@@ -1,0 +1,1 @@
+"""Unintentional Unalignment: Likelihood Displacement in Direct Preference Optimization (catalog id 117)."""
