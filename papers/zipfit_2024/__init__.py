@@ -1,0 +1,1 @@
+"""ZIP-FIT: Embedding-Free Data Selection via Compression-Based Alignment (catalog id 173)."""
