@@ -30,7 +30,7 @@
 #
 # **Power preconditions** of the training claims: each needs a minimum number of seeds (`claims.MIN_SEEDS`: 6, 6,
 # 11 and 21), derived in `claims.py` from the per-seed spread of the committed `full` record and the estimate's
-# distance to its bar. The 5-seed default says *inconclusive* on all four; the 12-seed `full` decides the first three.
+# distance to its bar. The 5-seed default says *inconclusive* on all four; the 21-seed `full` decides them.
 #
 # The claims and their verdict rules are fixed in `claims.py` (shown by the setup cell) before anything is measured.
 
