@@ -115,12 +115,15 @@ def test_cache_key_follows_the_code(monkeypatch):
 def test_key_bias_ratio_can_fail():
     """The key-bias claim's statistic and rule: a slot that absorbs nothing (the same Sink_1 as softmax in every seed)
     is not reproduced; one that absorbs nearly all of it is reproduced."""
-    from papers.sink_emergence_2024.claims import CLAIMS
+    from papers.sink_emergence_2024.claims import CLAIMS, MIN_SEEDS
     from shared.claims import Measurement
 
     claim = next(c for c in CLAIMS if c.id == "key-bias-absorbs")
     soft = [12.5, 25.0, 12.5, 18.75, 12.5]
-    pre = {p.id: Measurement.mean(soft, n_unit="seeds") for p in claim.preconditions}
+    pre = {
+        "softmax-has-sink": Measurement.mean(soft, n_unit="seeds"),
+        "enough-seeds-key-bias-absorbs": Measurement.exact(MIN_SEEDS["key-bias-absorbs"], n_unit="seeds"),
+    }
 
     def verdict(kbias):
         m = Measurement.bootstrap(list(zip(kbias, soft)), method.ratio_of_means, n_unit="seeds")
@@ -129,6 +132,21 @@ def test_key_bias_ratio_can_fail():
     assert verdict(soft) == "not reproduced"
     assert verdict([0.0, 0.5, 0.0, 0.25, 0.0]) == "reproduced"
     assert method.ratio_of_means([(1.0, 0.0)]) != method.ratio_of_means([(1.0, 0.0)])  # NaN, dropped by the bootstrap
+
+
+def test_too_few_seeds_is_inconclusive():
+    """The power preconditions: a training claim run with fewer seeds than `MIN_SEEDS` is inconclusive whatever its
+    value; with enough seeds the rule decides."""
+    from papers.sink_emergence_2024.claims import CLAIMS, MIN_SEEDS
+    from shared.claims import Measurement
+
+    claim = next(c for c in CLAIMS if c.id == "softmax-emerges")
+    m = Measurement.mean([30.0, 32.0, 28.0, 31.0, 29.0, 30.5], n_unit="seeds")
+    few = {"enough-seeds-softmax-emerges": Measurement.exact(MIN_SEEDS["softmax-emerges"] - 1, n_unit="seeds")}
+    enough = {"enough-seeds-softmax-emerges": Measurement.exact(MIN_SEEDS["softmax-emerges"], n_unit="seeds")}
+    assert claim.evaluate(m, checks=few)["verdict"] == "inconclusive"
+    assert claim.evaluate(m, checks=enough)["verdict"] == "reproduced"
+    assert set(MIN_SEEDS) == {c.id for c in CLAIMS if c.tolerance.interval}
 
 
 def test_first_token_margin():
