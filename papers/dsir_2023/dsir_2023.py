@@ -62,8 +62,10 @@ import pandas as pd
 from papers.dsir_2023 import method
 from papers.dsir_2023.claims import CLAIMS
 from shared.claims import Measurement, evaluate_claims, preregister, verdict_table
+from shared.dataselect import metrics as M
 from shared.dataselect import selectors as S
 from shared.dataselect import train as T
+from shared.dataselect.bench import throughput
 from shared.dataselect.features import HashedNgrams, hashed_counts_reference
 from shared.dataselect.pool import build_pool, make_task
 from shared.results import start_run
@@ -131,15 +133,8 @@ res.groupby("arm")[["target_share", "kl_reduction", "loss", "unigram", "tokens"]
 
 # %%
 all_texts, sample_texts = pool.texts, check_task.sample_texts()
-t_hash, t_dsir = [], []
-for r in range(BENCH_REPEATS):
-    t = time.perf_counter()
-    g = HashedNgrams(BUCKETS)
-    g.transform(all_texts), g.transform(sample_texts)
-    t_hash.append(time.perf_counter() - t)
-    t = time.perf_counter()
-    S.DSIR(BUCKETS).select_texts(all_texts, sample_texts, K, r)
-    t_dsir.append(time.perf_counter() - t)
+bench = throughput(all_texts, sample_texts, K, BUCKETS, BENCH_REPEATS)
+t_hash, t_dsir = bench["hash_s"], bench["select_s"]
 print(f"reading + hashing: {len(all_texts) / np.median(t_hash):,.0f} docs/s; DSIR selection: "
       f"{len(all_texts) / np.median(t_dsir):,.0f} docs/s ({len(all_texts)} documents, median of {BENCH_REPEATS})")  # fmt: skip
 
@@ -158,15 +153,7 @@ kl_wide = res.pivot(index="group", columns="arm", values="kl_reduction")
 uni = res.pivot(index="group", columns="arm", values="unigram")
 groups = list(wide.index)
 corr = res[res.arm != "all data"].reset_index(drop=True)
-members = {g: np.flatnonzero(corr.group.to_numpy() == g) for g in groups}
-kl_x, neg_loss = corr.kl_reduction.to_numpy(), -corr.loss.to_numpy()
-
-
-def r_over(sample):
-    """The within-group r over a resample of groups (a group drawn twice counts as two groups)."""
-    rows = np.concatenate([members[g] for g in sample])
-    labels = np.concatenate([np.full(len(members[g]), j) for j, g in enumerate(sample)])
-    return method.within_group_r(labels, kl_x[rows], neg_loss[rows])
+r_over = M.within_group_r_over(corr.group, corr.kl_reduction, -corr.loss)
 
 
 gu = "groups (target x seed)"

@@ -3,9 +3,9 @@ what this replication adds on top of the shared engine `shared.dataselect` (pool
 
 - `ARMS`: the selection methods run in every group (target domain x seed), DSIR and its controls;
 - `run_group`: one group: select k documents with every arm, train a fresh LM on each (same initialisation, same
-  token budget), score the target's held-out split; one row per arm;
-- `within_group_r`: Pearson r of two quantities after centring each within its group (the correlation across
-  selection methods, free of the differences between targets and splits), the statistic of the KL-reduction claim.
+  token budget), score the target's held-out split (`shared.dataselect.train.run_arms`); one row per arm, with the
+  selection's KL reduction and the unigram floor of its tokens.
+The KL-reduction claim's statistic, the within-group r, is the engine's `shared.dataselect.metrics.within_group_r`.
 
 Deviations from the paper, on purpose:
 - documents are chunks of >= 64 words of seven offline corpora, not the Pile; the target is one of those domains;
@@ -14,8 +14,6 @@ Deviations from the paper, on purpose:
 - the heuristic classifier is a logistic regression on hashed n-gram frequencies in its top-k form (the paper's
   fastText classifier with Pareto-noise thresholding is not offline).
 """
-
-import numpy as np
 
 from shared.dataselect import selectors as S
 from shared.dataselect import train as T
@@ -32,32 +30,14 @@ def arms(buckets: int) -> dict:
 
 
 def run_group(task, tokens, k: int, buckets: int, vocab: int, train_kw: dict, seed: int) -> list[dict]:
-    """Every arm on one task: select, train (seed `seed`), score. Rows: arm, target share, KL reduction, held-out loss,
-    the unigram floor of the selected tokens, documents and tokens selected."""
+    """Every arm on one task (`run_arms`), with each selection's KL reduction and the unigram floor of its tokens on the
+    target's held-out split."""
     from shared.lm.vocab import unigram_loss
 
     x = S.pool_features(task, buckets)
-    ev = T.stream(tokens, task.evaluation)
-    rows = []
-    for name, sel in arms(buckets).items():
-        idx = sel.select(task, k, seed)
-        docs = task.raw[idx]
-        tr = T.stream(tokens, docs, seed)
-        model = T.train_lm(tr, vocab, seed, **train_kw)
-        rows.append({"target": task.target, "seed": seed, "arm": name, "target_share": task.target_share(idx),
-                     "kl_reduction": kl_reduction(x[task.evaluation], x[task.raw], x[docs]),
-                     "loss": float(T.window_losses(model, ev, train_kw["ctx"]).mean()),
-                     "unigram": unigram_loss(tr, ev, vocab, 0.5), "docs": len(docs), "tokens": len(tr)})  # fmt: skip
-    return rows
 
+    def kl_and_floor(name, docs, tr, ev):
+        return {"kl_reduction": kl_reduction(x[task.evaluation], x[task.raw], x[docs]),
+                "unigram": unigram_loss(tr, ev, vocab, 0.5)}  # fmt: skip
 
-def within_group_r(groups, x: np.ndarray, y: np.ndarray) -> float:
-    """Pearson r of `x` and `y` after subtracting each group's mean from both (`groups` labels the rows)."""
-    groups, x, y = np.asarray(groups), np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    xc, yc = x.copy(), y.copy()
-    for g in np.unique(groups):
-        m = groups == g
-        xc[m] -= x[m].mean()
-        yc[m] -= y[m].mean()
-    den = np.sqrt((xc**2).sum() * (yc**2).sum())
-    return float((xc * yc).sum() / den) if den > 0 else float("nan")
+    return T.run_arms(task, tokens, arms(buckets), k, vocab, train_kw, seed, extra=kl_and_floor)

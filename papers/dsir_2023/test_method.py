@@ -1,22 +1,12 @@
-"""Tests of papers.dsir_2023.method: the within-group correlation (known answers, and a placebo that the rule can
-judge *not reproduced*), and one group run end to end on a toy pool."""
+"""Tests of papers.dsir_2023.method and claims: a placebo that the correlation rule can judge *not reproduced* (the
+within-group r itself is tested in tests/dataselect), and one group run end to end on a toy pool."""
 
 import numpy as np
 
 from papers.dsir_2023 import method
 from papers.dsir_2023.claims import CLAIMS
 from shared.claims import Measurement
-
-
-def test_within_group_r_known_answers():
-    g = [0, 0, 0, 1, 1, 1]
-    x = [1, 2, 3, 10, 11, 12]
-    assert np.isclose(method.within_group_r(g, x, [5, 6, 7, -3, -2, -1]), 1.0)  # group offsets do not matter
-    assert np.isclose(method.within_group_r(g, x, [7, 6, 5, 0, -1, -2]), -1.0)
-    # pooled without centring the offsets would give a strong positive r; within groups it is -1
-    assert np.corrcoef(x, [3, 2, 1, 13, 12, 11])[0, 1] > 0.9
-    assert np.isclose(method.within_group_r(g, x, [3, 2, 1, 13, 12, 11]), -1.0)
-    assert np.isnan(method.within_group_r(g, x, [1, 1, 1, 2, 2, 2]))
+from shared.dataselect.metrics import within_group_r
 
 
 def test_correlation_rule_can_fail_on_a_placebo():
@@ -29,7 +19,7 @@ def test_correlation_rule_can_fail_on_a_placebo():
     def stat(idx):
         rows = np.concatenate([np.flatnonzero(groups == g) for g in idx])
         labels = np.concatenate([np.full(6, j) for j in range(len(idx))])
-        return method.within_group_r(labels, x[rows], y[rows])
+        return within_group_r(labels, x[rows], y[rows])
 
     m = Measurement.bootstrap(units, stat, n_unit="groups", bounds=(-1, 1))
     claim = next(c for c in CLAIMS if c.id == "kl-reduction-tracks-loss")

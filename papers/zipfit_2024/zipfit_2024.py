@@ -7,7 +7,7 @@
 # **The method.** ZIP-FIT scores every candidate document `x` of a raw pool by its alignment with a small target sample
 # `t_1..t_n`: `1 - mean_j NCD(x, t_j)`, with the normalised compression distance
 # `NCD(x, y) = (C(x + y) - min(C(x), C(y))) / max(C(x), C(y))` and `C` the gzip-compressed length; it keeps the top-k
-# most aligned documents. The selector is `method.ZipFit` (a plain reference `method.ncd_reference` and a fast path
+# most aligned documents. The selector is the engine's `shared.dataselect.compression.ZipFit` (a plain reference `ncd_reference` and a fast path
 # over the pool, tested equal); the rest is the shared engine `shared.dataselect` (pool, DSIR, controls, training).
 #
 # **Claims under test** (abstract of v1):
@@ -63,8 +63,11 @@ import pandas as pd
 from papers.zipfit_2024 import method
 from papers.zipfit_2024.claims import CLAIMS
 from shared.claims import Measurement, evaluate_claims, preregister, verdict_table
+from shared.dataselect import compression as C
+from shared.dataselect import metrics as M
 from shared.dataselect import selectors as S
 from shared.dataselect import train as T
+from shared.dataselect.bench import interleaved
 from shared.dataselect.pool import build_pool, make_task
 from shared.results import start_run
 
@@ -92,14 +95,14 @@ check_task = make_task(pool, TARGETS[0], N_SAMPLE, N_EVAL, SEEDS[0])
 rng = np.random.default_rng(0)
 cand = rng.choice(len(pool), 12, replace=False)
 tgt = rng.choice(len(pool), 4, replace=False)
-fast = method.alignments(pool, cand, tgt)
-ref = [method.alignment_reference(pool.texts[i], [pool.texts[j] for j in tgt]) for i in cand]
+fast = C.alignments(pool, cand, tgt)
+ref = [C.alignment_reference(pool.texts[i], [pool.texts[j] for j in tgt]) for i in cand]
 assert np.array_equal(fast, np.array(ref)), (fast, ref)
-g = method.pool_lengths(pool)
-self_ncd = method.alignment_matrix(g, tgt, g, tgt)
+g = C.pool_lengths(pool)
+self_ncd = C.alignment_matrix(g, tgt, g, tgt)
 assert (np.diag(self_ncd)[:, None] < self_ncd + np.eye(len(tgt))).all()
 three = check_task.sample_texts()[:3]
-planted = method.ZipFit().select_texts([pool.texts[i] for i in cand] + three, three, 3)
+planted = C.ZipFit().select_texts([pool.texts[i] for i in cand] + three, three, 3)
 assert (planted == [12, 13, 14]).all(), planted
 for name, sel in method.arms(BUCKETS).items():
     idx = sel.select(check_task, K, SEEDS[0])
@@ -148,14 +151,9 @@ pd.DataFrame(mix).fillna(0.0).round(3)
 bench_raw = [check_task.pool.texts[i] for i in check_task.raw[np.random.default_rng(1).choice(len(check_task.raw),
                                                                                                BENCH_DOCS, replace=False)]]  # fmt: skip
 bench_tgt = check_task.sample_texts()
-t_zip, t_dsir = [], []
-for r in range(BENCH_REPEATS):
-    t = time.perf_counter()
-    method.ZipFit().select_texts(bench_raw, bench_tgt, K // 4)
-    t_zip.append(time.perf_counter() - t)
-    t = time.perf_counter()
-    S.DSIR(BUCKETS).select_texts(bench_raw, bench_tgt, K // 4, r)
-    t_dsir.append(time.perf_counter() - t)
+secs = interleaved({"zip": lambda r: C.ZipFit().select_texts(bench_raw, bench_tgt, K // 4),
+                    "dsir": lambda r: S.DSIR(BUCKETS).select_texts(bench_raw, bench_tgt, K // 4, r)}, BENCH_REPEATS)
+t_zip, t_dsir = secs["zip"], secs["dsir"]
 print(f"ZIP-FIT: {BENCH_DOCS / np.median(t_zip):,.0f} docs/s; DSIR: {BENCH_DOCS / np.median(t_dsir):,.0f} docs/s "
       f"({BENCH_DOCS} raw documents, {len(bench_tgt)} target documents, median of {BENCH_REPEATS})")  # fmt: skip
 
@@ -173,15 +171,7 @@ wide = res.pivot(index="group", columns="arm", values="loss")
 al_wide = res.pivot(index="group", columns="arm", values="alignment")
 groups = list(wide.index)
 corr = res[res.arm != "all data"].reset_index(drop=True)
-members = {gr: np.flatnonzero(corr.group.to_numpy() == gr) for gr in groups}
-al_x, neg_loss = corr.alignment.to_numpy(), -corr.loss.to_numpy()
-
-
-def r_over(sample):
-    """The within-group r over a resample of groups (a group drawn twice counts as two groups)."""
-    idx = np.concatenate([members[gr] for gr in sample])
-    labels = np.concatenate([np.full(len(members[gr]), j) for j, gr in enumerate(sample)])
-    return method.within_group_r(labels, al_x[idx], neg_loss[idx])
+r_over = M.within_group_r_over(corr.group, corr.alignment, -corr.loss)
 
 
 gu = "groups (target x seed)"

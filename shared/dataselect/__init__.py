@@ -7,7 +7,11 @@ and training at a fixed token budget with the shared trainer (`shared.lm.trainer
   fast path over a whole pool, tested against it);
 - `selectors`: `select(task, k, seed) -> indices into task.raw` for DSIR (importance resampling with Gumbel top-k),
   DSIR top-k, a target-vs-raw classifier, the oracle domain filter, and the trivial controls random and all data;
-- `metrics`: hashed n-gram feature distributions and KL reduction;
-- `train`: token streams of selected documents, a small Llama-style LM trained with the shared trainer, target loss;
-- `bench`: selector throughput against reading and hashing the same pool.
+- `compression`: gzip normalised compression distance (`ncd_reference`, and the fast path `alignment_matrix`, tested
+  against it) and the ZIP-FIT selector;
+- `metrics`: hashed n-gram feature distributions, KL reduction, and the within-group correlation of a selection metric
+  with target loss;
+- `train`: token streams of selected documents, a small Llama-style LM trained with the shared trainer, target loss,
+  and `run_arms` (one group of an experiment: every arm selects, trains and is scored);
+- `bench`: interleaved timing of several arms, and selector throughput against reading and hashing the same pool.
 """

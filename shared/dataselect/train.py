@@ -72,3 +72,30 @@ def window_losses(model, eval_stream: torch.Tensor, ctx: int, batch: int = 64) -
         ce = torch.nn.functional.cross_entropy(logits.flatten(0, 1).float(), w[:, 1:].flatten(), reduction="none")
         out.append(ce.view(len(w), ctx).mean(1))
     return torch.cat(out).numpy().astype(np.float64)
+
+
+def run_arms(task, tokens: list[np.ndarray], arms: dict, k: int, vocab: int, train_kw: dict, seed: int,
+             extra=None) -> list[dict]:  # fmt: skip
+    """One group of a selection experiment: every arm (name -> selector) selects `k` documents of `task.raw` with
+    `seed`, a fresh LM (initialised by `seed`) trains on them at the same token budget (`train_kw`: `train_lm`'s
+    keywords), and the target's held-out split is scored window by window. One row per arm: target, seed, arm, target
+    share, held-out loss, documents and tokens selected, selection seconds, plus `extra(name, docs, train_stream,
+    eval_stream) -> dict` where given (a paper's own metric of the selection)."""
+    import time
+
+    ev = stream(tokens, task.evaluation)
+    rows = []
+    for name, sel in arms.items():
+        t = time.perf_counter()
+        idx = sel.select(task, k, seed)
+        select_s = time.perf_counter() - t
+        docs = task.raw[idx]
+        tr = stream(tokens, docs, seed)
+        row = {"target": task.target, "seed": seed, "arm": name, "target_share": task.target_share(idx)}
+        if extra is not None:
+            row.update(extra(name, docs, tr, ev))
+        model = train_lm(tr, vocab, seed, **train_kw)
+        row.update({"loss": float(window_losses(model, ev, train_kw["ctx"]).mean()), "docs": len(docs),
+                    "tokens": len(tr), "select_s": select_s})  # fmt: skip
+        rows.append(row)
+    return rows
