@@ -18,6 +18,18 @@ derivation for the other document-level ratios asks for fewer documents than the
 paper's "without sacrificing accuracy", a ratio of 1.0, inside the band [0.91, 1.1] needs a half-width of ln(1 / 0.91)
 = 0.094, at SD 0.040: 4 documents; `beats-streamingllm` and `beats-h2o` claim no number), so they carry no such
 precondition.
+
+Second power pass (session 13, before the runs it judges). The 6-document default moved `matches-full` between
+*inconclusive* and *partially reproduced* across document sets (1.25 [1.19, 1.33] on Ge, Exo, Psa, Isa, Mat, Luke;
+1.19 [1.12, 1.27] on Num, Deu, Job, Jer, John, Acts): with 16 past tokens (8 selected) its per-document log ratio has
+SD about 0.08 and its estimate sits near the 1.3 edge. Redesign for units, not a new bar: the default reads 20
+documents of 128 tokens from 20 books none of the earlier runs or the sizing pilot used (a half-width of about
+t_19 x 0.08 / sqrt(20) = 0.037 on the log scale instead of 0.084). MIN_DOCS was derived at the `full` record's
+document length (256 tokens); documents half as long spread the per-document ratio about twice as wide (SD 0.08
+against 0.04 for `matches-full`), so 12 of them would not give the power the derivation promises. The precondition
+therefore also asks for documents of at least MIN_DOC_TOKENS = 256 tokens (`long-enough-documents`), and the default
+keeps saying *inconclusive* on `selection-cache-quality` by design; the `full` profile (12 documents of 256 tokens)
+meets both and decides.
 """
 
 from shared.claims import AtLeast, AtMost, Claim, Control, Precondition, Tolerance, Within
@@ -45,6 +57,13 @@ ENOUGH_DOCS = Precondition(
     f"the run has at least {MIN_DOCS} documents, enough for a cost of the paper's "
     "size (none: ratio 1.0) to clear the bar 1.01 at the per-document spread of the full record",
     AtLeast(MIN_DOCS),
+)
+MIN_DOC_TOKENS = 256  # the document length at which MIN_DOCS was derived (docstring)
+LONG_ENOUGH_DOCS = Precondition(
+    "long-enough-documents",
+    f"documents of at least {MIN_DOC_TOKENS} tokens, the length at which the {MIN_DOCS}-document minimum was derived "
+    "(shorter documents spread the per-document ratio wider)",
+    AtLeast(MIN_DOC_TOKENS),
 )
 # the passkey claims mean something only if the full-cache model itself recalls the key
 FULL_RECALLS = Precondition(
@@ -112,5 +131,5 @@ CLAIMS = [
           unit="PPL ratio with / without Selection Cache", paper_ref="Method: Selection Cache; ablations",
           measures="perplexity of TokenSelect with the Selection Cache (threshold 0.9) / without, same BUDGET; "
                    "geometric mean of per-document ratios", rule=AtMost(1.01, partial=1.03), fidelity="scaled-down",
-          tolerance=TOL, preconditions=(ENOUGH_DOCS,)),
+          tolerance=TOL, preconditions=(ENOUGH_DOCS, LONG_ENOUGH_DOCS)),
 ]  # fmt: skip
