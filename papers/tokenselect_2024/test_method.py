@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from papers.tokenselect_2024.claims import MIN_DOCS
+from papers.tokenselect_2024.claims import MIN_DOC_TOKENS, MIN_DOCS
 from papers.tokenselect_2024.method import RandomSelect, compared_policies, digit_accuracy, passkey_batch, ppl_after
 from shared.claims import INCONCLUSIVE, NOT_REPRODUCED, PARTIAL, REPRODUCED, Measurement
 from shared.kvcache import HeavyHitter, SinkWindow, TokenSelect
@@ -80,7 +80,7 @@ def test_random_select_keeps_the_budget_sinks_and_recent_tokens():
 # the claims can fail: each measurement that decides a verdict, fed a null or placebo input built the way the notebook
 # builds it, gives "not reproduced" (or "inconclusive" where a precondition says the setup cannot show the effect)
 
-DOCS = 6
+DOCS = 6  # the earlier default's 6 documents
 PPL = [11.0, 14.0, 9.5, 12.5, 20.0, 16.0]  # per-document perplexities of some policy
 N_PROMPTS = 36  # the default profile's N_PASSKEY
 
@@ -90,7 +90,8 @@ def _judge(claim_id, ours, control=None, checks=None):
 
     claim = next(c for c in CLAIMS if c.id == claim_id)
     met = {"full-cache-recalls": Measurement.proportion(N_PROMPTS, N_PROMPTS, n_unit="prompts"),
-           "enough-documents": Measurement.exact(MIN_DOCS, n_unit="documents")}  # fmt: skip
+           "enough-documents": Measurement.exact(MIN_DOCS, n_unit="documents"),
+           "long-enough-documents": Measurement.exact(MIN_DOC_TOKENS, n_unit="tokens per document")}  # fmt: skip
     needed = {p.id: met[p.id] for p in claim.preconditions}
     return claim.evaluate(ours, control=control, checks=needed | (checks or {}))
 
@@ -172,3 +173,7 @@ def test_power_precondition_makes_a_small_run_inconclusive():
     assert _judge("selection-cache-quality", cheap)["verdict"] == REPRODUCED  # with MIN_DOCS documents
     carriers = {c.id for c in CLAIMS if any(p.id == "enough-documents" for p in c.preconditions)}
     assert carriers == {"selection-cache-quality"}
+    # enough documents, but shorter than the length the minimum was derived at (the 128-token default): inconclusive
+    short = {"long-enough-documents": Measurement.exact(128, n_unit="tokens per document")}
+    result = _judge("selection-cache-quality", cheap, checks=short)
+    assert result["verdict"] == INCONCLUSIVE and "long-enough-documents" in result["reason"]
