@@ -46,15 +46,12 @@ def test_improvement_rule_can_fail_when_dsir_equals_random():
 
 
 def test_run_group_on_a_toy_pool():
-    from shared.dataselect.pool import Pool, make_task
+    from shared.dataselect.pool import make_task
+    from shared.dataselect.toy import toy_pool, toy_tokens
 
-    rng = np.random.default_rng(0)
-    prose = [" ".join(rng.choice(["the", "earth", "was", "void", "and", "god", "said"], 30)) + "\n" for _ in range(60)]
-    code = [" ".join(rng.choice(["def", "x", "(", ")", ":", "return", "=", "1"], 30)) + "\n" for _ in range(60)]
-    pool = Pool(prose + code, np.r_[np.zeros(60, int), np.ones(60, int)], ("prose", "code"))
+    pool = toy_pool(60, words=30)
     task = make_task(pool, "code", 5, 10, seed=0)
-    vocab = {w: i for i, w in enumerate(sorted({w for t in pool.texts for w in t.split()}))}
-    tokens = [np.array([vocab[w] for w in t.split()]) for t in pool.texts]
+    vocab, tokens = toy_tokens(pool)
     kw = {"steps": 5, "batch": 4, "ctx": 8, "lr": 0.01, "dim": 8, "layers": 1, "heads": 1}
     rows = method.run_group(task, tokens, 20, 256, len(vocab), kw, seed=0)
     by = {r["arm"]: r for r in rows}

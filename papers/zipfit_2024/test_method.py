@@ -9,18 +9,8 @@ from papers.zipfit_2024 import method
 from papers.zipfit_2024.claims import CLAIMS
 from shared.claims import Measurement
 from shared.dataselect.metrics import within_group_r
-from shared.dataselect.pool import Pool, make_task
-
-WORDS = {
-    "prose": ["the", "earth", "was", "without", "form", "and", "void", "god", "said", "let", "there", "be", "light"],
-    "code": ["def", "x", "(", ")", ":", "return", "=", "1", "if", "else", "self", ".", "import", "for", "in"],
-}
-
-
-def toy_pool(n: int = 40, seed: int = 0) -> Pool:
-    rng = np.random.default_rng(seed)
-    texts = [" ".join(rng.choice(WORDS[d], 40)) + "\n" for d in ("prose", "code") for _ in range(n)]
-    return Pool(texts, np.r_[np.zeros(n, int), np.ones(n, int)], ("prose", "code"))
+from shared.dataselect.pool import make_task
+from shared.dataselect.toy import toy_pool, toy_tokens
 
 
 def claim(cid):
@@ -30,8 +20,7 @@ def claim(cid):
 def test_run_group_on_a_toy_pool():
     pool = toy_pool(60)
     task = make_task(pool, "code", 5, 10, seed=0)
-    vocab = {w: i for i, w in enumerate(sorted({w for t in pool.texts for w in t.split()}))}
-    tokens = [np.array([vocab[w] for w in t.split()]) for t in pool.texts]
+    vocab, tokens = toy_tokens(pool)
     kw = {"steps": 5, "batch": 4, "ctx": 8, "lr": 0.01, "dim": 8, "layers": 1, "heads": 1}
     rows = method.run_group(task, tokens, 20, 256, len(vocab), kw, seed=0, n_ref=5)
     by = {r["arm"]: r for r in rows}

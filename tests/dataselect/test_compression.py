@@ -6,18 +6,8 @@ import gzip
 import numpy as np
 
 from shared.dataselect import compression as C
-from shared.dataselect.pool import Pool, make_task
-
-WORDS = {
-    "prose": ["the", "earth", "was", "without", "form", "and", "void", "god", "said", "let", "there", "be", "light"],
-    "code": ["def", "x", "(", ")", ":", "return", "=", "1", "if", "else", "self", ".", "import", "for", "in"],
-}
-
-
-def toy_pool(n: int = 40, seed: int = 0) -> Pool:
-    rng = np.random.default_rng(seed)
-    texts = [" ".join(rng.choice(WORDS[d], 40)) + "\n" for d in ("prose", "code") for _ in range(n)]
-    return Pool(texts, np.r_[np.zeros(n, int), np.ones(n, int)], ("prose", "code"))
+from shared.dataselect.pool import make_task
+from shared.dataselect.toy import toy_pool
 
 
 def test_gzip_length_fast_path_is_byte_exact():
