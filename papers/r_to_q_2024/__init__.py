@@ -1,0 +1,1 @@
+"""From r to Q*: Your Language Model is Secretly a Q-Function (catalog id 155)."""
