@@ -5,7 +5,10 @@ The sequence is SmolLM2's chat format with the visual tokens in the user turn, b
     <|im_start|>user\\n [v_1 ... v_K] \\n{question}<|im_end|>\\n<|im_start|>assistant\\n {answer}
 
 `v_i` are the projected DINOv2 patch tokens (last layer, after the final norm; CLS not passed), inserted into the LM's
-input embeddings. Only the projector is trained (`shared.vision.vlm_stage`), on cached encoder features.
+input embeddings. The projector's outputs are RMS-normalised to the scale of the LM's own input embeddings (`out_rms`),
+so visual tokens enter the LM as large as word tokens. The stage (`shared.vision.vlm_stage`) trains the projector and
+a small LoRA on the LM's attention (`LoRALinear`, merged into a copy of the LM when loaded: `merge_lora`), on cached
+encoder features.
 
 The LM-input hook: `VLM.embed` takes any subset (or merge) of the visual tokens with the raster index of each in the
 patch grid. Positions are a switch (`positions=`):
@@ -28,21 +31,77 @@ POSITIONS = ("reindex", "original")
 class Projector(nn.Module):
     """Two-layer MLP (LLaVA-1.5's projector): `[.., N, d_vision] -> [.., N, d_lm]`, plus (with `n_positions`) a learned
     embedding of each token's raster position in the patch grid, added to its output: the LM then reads where a token
-    came from without relying on the encoder's features alone (tokens carry it through pruning and merging)."""
+    came from without relying on the encoder's features alone (tokens carry it through pruning and merging).
 
-    def __init__(self, d_vision: int = 384, d_lm: int = 576, hidden: int = 1024, n_positions: int = 0):
+    With `out_rms > 0` each output row is RMS-normalised to `out_rms` before the position embedding is added (the
+    stage sets it to the median RMS of the LM's input-embedding rows): an unnormalised MLP's tokens start several times
+    larger than word embeddings and grow during training (issue 15's first run: 3.5x at init, 12x after 50 steps)."""
+
+    def __init__(self, d_vision: int = 384, d_lm: int = 576, hidden: int = 1024, n_positions: int = 0,
+                 out_rms: float = 0.0):  # fmt: skip
         super().__init__()
         self.fc1 = nn.Linear(d_vision, hidden)
         self.fc2 = nn.Linear(hidden, d_lm)
         self.pos = nn.Parameter(torch.zeros(n_positions, d_lm)) if n_positions else None
+        self.register_buffer("out_rms", torch.tensor(float(out_rms)))
+
+    def hidden(self, x):
+        return nn.functional.gelu(self.fc1(x))
 
     def forward(self, x):
-        y = self.fc2(nn.functional.gelu(self.fc1(x)))
+        y = self.fc2(self.hidden(x))
+        if self.out_rms > 0:
+            y = y * (self.out_rms / y.pow(2).mean(-1, keepdim=True).add(1e-12).sqrt())
         if self.pos is not None:
             if x.shape[-2] != self.pos.shape[0]:
                 raise ValueError(f"the projector embeds {self.pos.shape[0]} positions, got {x.shape[-2]} tokens")
             y = y + self.pos
         return y
+
+
+class LoRALinear(nn.Module):
+    """`base(x) + (x A^T) B^T` with `A [r, in]` (scaled Gaussian) and `B [out, r]` (zeros): the frozen layer at init."""
+
+    def __init__(self, base: nn.Linear, rank: int):
+        super().__init__()
+        self.base = base
+        self.A = nn.Parameter(torch.randn(rank, base.in_features) / base.in_features**0.5)
+        self.B = nn.Parameter(torch.zeros(base.out_features, rank))
+
+    def forward(self, x):
+        return self.base(x) + (x @ self.A.t()) @ self.B.t()
+
+
+def lora_targets(lm, targets=("q_proj", "v_proj")):
+    """`(name, attention module, attribute)` of every LoRA site: `layers.{i}.{target}` of the LM's attention."""
+    return [(f"layers.{i}.{t}", layer.self_attn, t) for i, layer in enumerate(lm.model.layers) for t in targets]
+
+
+def add_lora(lm, rank: int, targets=("q_proj", "v_proj")) -> dict[str, nn.Parameter]:
+    """Wrap the target projections of `lm` in place with `LoRALinear`; returns the new parameters by name
+    (`layers.{i}.{target}.A` / `.B`), the only trainable ones."""
+    params = {}
+    for name, attn, t in lora_targets(lm, targets):
+        wrapped = LoRALinear(getattr(attn, t), rank)
+        setattr(attn, t, wrapped)
+        params[f"{name}.A"], params[f"{name}.B"] = wrapped.A, wrapped.B
+    return params
+
+
+@torch.no_grad()
+def merge_lora(lm, state: dict[str, torch.Tensor]):
+    """A copy of `lm` with the LoRA weights `state` (`layers.{i}.{target}.A` / `.B`) merged: `W + B A`. The copy is an
+    ordinary transformers model (every hook and attention read-out works on it); `lm` itself is left as it was."""
+    import copy
+
+    out = copy.deepcopy(lm)
+    targets = sorted({k.split(".")[2] for k in state})
+    for name, attn, t in lora_targets(out, targets):
+        lin = getattr(attn, t)
+        lin.weight += state[f"{name}.B"] @ state[f"{name}.A"]
+    for p in out.parameters():
+        p.requires_grad_(False)
+    return out
 
 
 @dataclass

@@ -9,7 +9,7 @@ import torch
 
 from shared.vision import scenes as S
 from shared.vision.select import Selection, apply_selection
-from shared.vision.vlm import VLM, Projector
+from shared.vision.vlm import VLM, LoRALinear, Projector, add_lora, merge_lora
 from shared.vision.vlm_hooks import TextAttention, context_for, make_unit, prune_visual, text_to_image_attention
 
 
@@ -110,6 +110,65 @@ def test_text_to_image_attention(parts):
         TextAttention().score(context_for(vis))
 
 
+def test_projector_normalises_to_the_embedding_scale():
+    torch.manual_seed(0)
+    p = Projector(384, 576, 64, n_positions=4, out_rms=0.13)
+    y = p(torch.randn(2, 4, 384) * 5)
+    assert torch.allclose(y.pow(2).mean(-1).sqrt(), torch.full((2, 4), 0.13), atol=1e-5)  # pos is zero at init
+    assert float(Projector(384, 576, 64)(torch.randn(1, 4, 384)).detach().pow(2).mean(-1).sqrt().std()) > 0  # off
+
+
+def test_lora_merge_equals_the_wrapped_layers(parts):
+    _, vlm, scenes, feats, _, _ = parts
+    import copy
+
+    lm = copy.deepcopy(vlm.lm)
+    before = vlm.lm.model.layers[3].self_attn.q_proj.weight.clone()
+    params = add_lora(lm, 4)
+    assert len(params) == 2 * 2 * len(lm.model.layers) and isinstance(lm.model.layers[0].self_attn.v_proj, LoRALinear)
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for v in params.values():
+            v.copy_(torch.randn_like(v) * 0.05)
+    state = {k: v.detach() for k, v in params.items()}
+    merged = merge_lora(vlm.lm, state)
+    assert torch.equal(vlm.lm.model.layers[3].self_attn.q_proj.weight, before)  # the given LM is left as it was
+    qs = [scenes[i].questions[i] for i in range(3)]
+    with torch.no_grad():
+        vis = vlm.project(feats)
+    a, _ = _logits(VLM(lm, vlm.tok, vlm.projector), vis, qs)
+    b, _ = _logits(VLM(merged, vlm.tok, vlm.projector), vis, qs)
+    ref, _ = _logits(vlm, vis, qs)
+    assert max(float((x - y).abs().max()) for x, y in zip(a, b)) < 1e-3
+    assert max(float((x - y).abs().max()) for x, y in zip(a, ref)) > 1e-2  # the LoRA does change the LM
+
+
+def test_alignment_maps_tokens_to_their_cell_words(parts):
+    from shared.vision import vlm_stage as st
+
+    _, vlm, _, _, _, _ = parts
+    scenes = S.make_scenes("train", 24, seed=5)
+    vit, *_ = st.load_models()
+    feats = st.encode(vit, torch.stack([s.image for s in scenes]))
+    torch.manual_seed(0)
+    p = Projector(384, 576, 256, n_positions=64, out_rms=0.13)
+    fit = st.align_projector(p, VLM(vlm.lm, vlm.tok, p), feats, [s.cells for s in scenes], ridge=0.1)
+    assert fit["scenes"] == 24 and fit["nearest_word"] > 0.5 and fit["cosine"] > 0.3
+
+
+def test_precondition_counts_types_above_the_baseline():
+    from shared.vision import vlm_stage as st
+
+    items = [(i, S.Question(kind, "q", "a")) for kind in S.QUESTION_TYPES for i in range(100)]
+    ok = [i < 90 for kind in S.QUESTION_TYPES for i in range(100)]
+    maj = {"position": 0.2, "count": 0.4, "exists_digit": 0.85, "exists_item": 0.95}
+    pre = st.precondition(items, ok, maj)
+    assert pre["types_above"] == 2 and not pre["met"]  # 0.9 out of 100: Wilson low 0.826 < 0.85
+    pre = st.precondition(items, ok, dict(maj, exists_digit=0.5))
+    assert pre["types_above"] == 3 and pre["met"]
+    assert pre["types"]["position"]["low"] < 0.9 < pre["types"]["position"]["high"]
+
+
 def test_stage_manifest_and_reload(parts, tmp_path):
     from shared.vision import vlm_stage as st
 
@@ -119,10 +178,25 @@ def test_stage_manifest_and_reload(parts, tmp_path):
     manifest = json.loads((st.DEFAULT_DIR / "manifest.json").read_text())
     assert manifest["command"] == st.COMMAND and manifest["key"] == st.stage_key()["key"]
     assert manifest["weights"]["bytes"] < 8_000_000
-    acc, maj = manifest["heldout"]["accuracy"], manifest["heldout"]["majority"]
-    assert all(acc[k] > maj[k] for k in S.QUESTION_TYPES)  # the precondition of every pruning claim
+    held = manifest["heldout"]
+    pre = held["precondition"]
+    assert pre["met"] and pre["min_types"] == st.PRECONDITION["min_types"]  # the precondition of every pruning claim
+    for kind, t in pre["types"].items():
+        assert t["above"] == (t["low"] > t["majority"]) and t["accuracy"] == round(held["accuracy"][kind], 4)
+    before = vlm.lm.model.layers[0].self_attn.q_proj.weight.clone()
     loaded = st.load_trained(vlm.lm, vlm.tok)
-    assert loaded.projector.fc1.weight.shape == (1024, 384)
+    assert loaded.projector.fc1.weight.shape == (1024, 384) and float(loaded.projector.out_rms) > 0
+    if manifest["weights"]["lora_parameters"]:
+        assert loaded.lm is not vlm.lm and torch.equal(vlm.lm.model.layers[0].self_attn.q_proj.weight, before)
+        assert not torch.equal(loaded.lm.model.layers[0].self_attn.q_proj.weight, before)
+    # the shipped VLM answers from the image: on a few held-out scenes it beats the shuffled-image control
+    scenes = S.make_scenes("heldout", 12, st.CONFIG["seed"], st.scene_config())
+    vit, *_ = st.load_models()
+    feats = st.encode(vit, torch.stack([s.image for s in scenes]))
+    items = [(i, q) for i, s in enumerate(scenes) for q in s.questions if q.kind != "position"]
+    ok = st.evaluate(loaded, feats, items)
+    ok_shuffled = st.evaluate(loaded, feats[torch.roll(torch.arange(12), 1)], items)
+    assert sum(ok) > sum(ok_shuffled)
     # other settings: refused
     other = dict(st.CONFIG, steps=st.CONFIG["steps"] + 1)
     with pytest.raises(ValueError, match="other settings"):
