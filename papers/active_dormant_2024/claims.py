@@ -8,8 +8,8 @@ read offline.
 
 Verdict engine v2: every value is a mean over training seeds (the independent unit: initialisation and data) with a
 bootstrap interval over seeds (in the default profile 8 for the 1-layer softmax model and its clamped runs, 12 for
-the ReLU model, 5 for the 3-layer models; in `full` 41, 12 and 10); the Adam/SGD peak ratio and the
-mutual-reinforcement share are geometric means of paired per-seed ratios (log scale). Besides the power preconditions
+the ReLU model, 5 for the 3-layer models; in `full` 12, 12 and 10); the Adam/SGD peak ratio is a geometric mean of
+paired per-seed ratios (log scale), the mutual-reinforcement share a ratio of means over seed pairs. Besides the power preconditions
 (below), two say when the setup can show an effect: the ReLU claims count only the seeds whose model learned the copy
 (else "no sink" would hold for an untrained head), and the 3-layer Adam models must have a residual peak (else there
 is nothing for SGD to remove).
@@ -20,13 +20,19 @@ seed and data with its BOS value-state norm held at the mean of the other tokens
 rank-one rescaling of the value projection along BOS's input, applied by the shared trainer's callback), so the value
 state cannot drain. If the drain drives the sink, as the paper's mutual reinforcement says, the BOS logit gap grows
 less than in the plain run at equal steps. The statistic is, per seed, the mean BOS logit gap over the checkpoints of
-the clamped run divided by the plain run's at the same checkpoints (the share of the sink's growth left), then a
-geometric mean over seeds with a bootstrap interval on the log scale (since the stability review of issue 14: it is a
-ratio per seed, which the evidence standard puts on the log scale; the arithmetic mean, used before, let one seed with
-a share of 1.4-2.3 stretch the interval, and the verdict moved between seed sets). Bar: at most half of the growth left is "driving" (reproduced), at most 80%
+the clamped run and of the plain run at the same checkpoints, and the claim's value is the ratio of their means over
+seeds (the share of the sink's growth left), with a bootstrap interval that resamples seeds as (clamped, plain) pairs.
+History: an arithmetic mean of per-seed shares until the second issue-14 pass (one seed with a share of 1.4-2.3
+stretched the interval, and the verdict moved between seed sets), then a geometric mean of the per-seed shares on the
+log scale; the third pass's first `full` run (41 seeds) stopped before any verdict at the notebook's assertion that
+every per-seed gap is positive: a clamped run whose mean gap is not positive (the clamp removed all of the growth)
+has no log share. The ratio of means is defined for it, weights seeds by their plain growth rather than letting a
+small denominator dominate, and is the statistic `sink_emergence_2024` uses for its paired ratio (amendment declared
+before the re-run; bars unchanged). Bar: at most half of the growth left is "driving" (reproduced), at most 80%
 partial: our reading of "each driving the other", which the paper states without a number. It can fail: a clamp that
 changes nothing gives 1. Control: the same clamp on a placebo token (a real character at position 1, whose value has no
-reason to drain); the BOS clamp must remove more growth than the placebo clamp (on the same log scale).
+reason to drain); the BOS clamp must remove more growth than the placebo clamp: margin = placebo-clamped minus
+BOS-clamped mean gap per seed (logit units; before the amendment, the difference of log shares).
 Precondition: the plain runs grow a sink in the compared window.
 
 A training run whose loss turns NaN (the shared trainer's `TrainingDiverged`) is reported by the notebook and left out
@@ -49,8 +55,10 @@ diverged), not from any default outcome; ratios (geometric means) on the log sca
   0.0155 from the bar 0.8: n >= 579, out of reach (about 84 min of the plain 2,000-step model alone);
 - `active-copy`: s 0.0039; 0.9946 is 0.195 from the bar 0.8: n >= 2 -> 5;
 - `value-drain`: seeds 0.074 ... 0.222 (s 0.0438); 0.1383 is 0.0617 from the bar 0.2: n >= 5;
-- `mutual-reinforcement`: per-seed shares 0.157, 0.934, 1.304, 1.321, 0.402, 0.924, 0.508, 0.585, 0.681 (9 seeds; log
-  SD 0.668); log 0.6437 is 0.217 from log 0.8: n >= 39 (the engine's BCa-based estimate for the record: about 28);
+- `mutual-reinforcement`: over the record's 9 seeds the ratio of mean gaps is 0.739 (the recorded geometric mean of
+  shares: 0.6437); the per-seed linearised ratio (c_i - R p_i) / mean(p) has SD 0.429, and 0.739 is 0.061 from the
+  bar 0.8: n >= 192, out of reach (under the first design's geometric mean, log SD 0.668 and log 0.6437 0.217 from log
+  0.8: n >= 39, the number the 41-seed full was sized for);
 - `residual-peak`: s 0.526; 1.159 is 0.841 from the partial bar 2: n >= 4 -> 5;
 - `relu-no-sink`: 0 in all 9 seeds that learned the copy: n >= 2 -> 5;
 - `relu-no-drain`: over the 9 seeds that learned the copy, 1.757, 0.623, 0.747, 0.870, 0.866, 2.241, 0.580, 0.443,
@@ -66,10 +74,13 @@ dormant about, so "ReLU removes the sink" is a statement about the models that s
 did. The minimums depend on the profile's seeds and, for the ReLU claims, on how many learned the copy (about 1 seed
 in 12 did not, so each profile trains enough ReLU seeds that two or three failures leave the count above its
 minimum). The 60 s default (8 seeds of the 1-layer model, 12 ReLU seeds, 5 of the 3-layer models) says *inconclusive*
-on `dormant-sink`, `mutual-reinforcement` and `sgd-no-peak` by precondition on any seeds and any CPU; the `full` (41
-seeds of the 1-layer model and its clamped runs, so 40 enter `mutual-reinforcement` when one clamped run diverges; 12
-ReLU seeds; 10 of the 3-layer models; about 17 min on one thread, from per-model times measured in that re-training)
-meets every minimum but `dormant-sink`'s, which stays *inconclusive* by precondition, as declared here before the run.
+on `dormant-sink`, `mutual-reinforcement` and `sgd-no-peak` by precondition on any seeds and any CPU. The `full` was
+first given 41 seeds of the 1-layer model and its clamped runs, for the 39 that the geometric mean needed; with the
+ratio of means (amendment above) `mutual-reinforcement` needs 192 and `dormant-sink` 579, both out of reach of the
+20 min budget, so the `full` trains what the reachable minimums need with a margin: 12 seeds of the 1-layer model and
+its clamped runs (`active-copy`, `value-drain`: 5), 12 ReLU seeds (`relu-no-drain`: 8 that learned the copy), 10 of
+the 3-layer models (`sgd-no-peak`: 6); about 9 min on one thread from the measured per-model times. It says
+*inconclusive* by precondition on `dormant-sink` and `mutual-reinforcement`, declared here before the run.
 """
 
 from shared.claims import AtLeast, AtMost, Claim, Control, Precondition, Tolerance
@@ -101,7 +112,7 @@ TOL = {
 # optimum elsewhere is 1.5) is at most this; the ReLU claims are judged over those seeds (docstring)
 RELU_COPY_BAR = 0.5
 # the power preconditions (docstring): minimum seeds entering each claim, from the per-seed spread of the committed full
-MIN_SEEDS = {"dormant-sink": 579, "active-copy": 5, "value-drain": 5, "mutual-reinforcement": 39, "residual-peak": 5,
+MIN_SEEDS = {"dormant-sink": 579, "active-copy": 5, "value-drain": 5, "mutual-reinforcement": 192, "residual-peak": 5,
              "relu-no-sink": 5, "relu-no-drain": 8, "sgd-no-peak": 6}  # fmt: skip
 _ENOUGH = ("enough for an estimate as far from its nearest bar as in the full record (8ca44c7) to clear it at that "
            "record's per-seed spread")  # fmt: skip
@@ -124,8 +135,8 @@ SINK_GROWS = Precondition(
 PLACEBO_CLAMP = Control(
     "placebo clamp",
     "the same value-norm clamp on a placebo token (the probe's most frequent first character, at position 1) instead "
-    "of BOS; margin = log of the placebo run's share of the plain logit-gap growth minus log of the BOS-clamped "
-    "run's, per seed (positive: clamping BOS removed more of the sink's growth)",
+    "of BOS; margin = the placebo-clamped run's mean logit gap minus the BOS-clamped run's, per seed (logit units; "
+    "positive: clamping BOS removed more of the sink's growth)",
 )
 PAPER_VERSION = "2410.13835v2"
 ADAM_HAS_PEAK = Precondition(
@@ -161,7 +172,7 @@ CLAIMS = [
                       "mutual reinforcement mechanism.",
           measures="1-layer softmax model, Adam: mean BOS logit gap (non-trigger queries) over the checkpoints up to "
                    "CLAMP_STEPS of a run whose BOS value norm is held at the others' mean after every step, over the "
-                   "same seed's plain run at the same checkpoints; geometric mean over seeds (log-scale interval)",
+                   "same seed's plain run at the same checkpoints; ratio of the means over seeds (bootstrap over seed pairs)",
           rule=AtMost(0.5, partial=0.8), fidelity="scaled-down", tolerance=TOL["mutual-reinforcement"],
           preconditions=(ENOUGH_SEEDS["mutual-reinforcement"], SINK_GROWS), control=PLACEBO_CLAMP),
     Claim("residual-peak", "In the 3-layer model the BOS residual state has a much larger norm than the other tokens'",

@@ -6,6 +6,7 @@ import math
 import pytest
 import torch
 
+from papers.active_dormant_2024 import method
 from papers.active_dormant_2024.method import BBConfig, extreme_token_stats, make_model, split_loss, train_bb
 from shared.lm.tasks import BigramBackcopy
 
@@ -195,9 +196,9 @@ def test_mutual_reinforcement_rule_can_fail():
     grows = {"sink-grows": Measurement.mean(plain, n_unit="seeds"), **enough}
 
     def judge(bos_share, placebo_share, checks=grows):
-        bos_share, placebo_share = np.array(bos_share), np.array(placebo_share)
-        share = Measurement.ratio(plain * bos_share, plain, n_unit="seeds")
-        margin = Measurement.paired_difference(np.log(placebo_share), np.log(bos_share), n_unit="seeds")
+        bos, placebo = plain * np.array(bos_share), plain * np.array(placebo_share)  # the clamped runs' gaps
+        share = Measurement.bootstrap(list(zip(bos, plain, strict=True)), method.ratio_of_means, n_unit="seeds")
+        margin = Measurement.paired_difference(placebo, bos, n_unit="seeds")
         return claim.evaluate(share, margin, checks)["verdict"]
 
     null = [1.02, 0.97, 1.05, 0.99, 1.01]  # the clamp changes nothing
@@ -208,6 +209,9 @@ def test_mutual_reinforcement_rule_can_fail():
     assert judge(strong, beats) == "reproduced"
     flat = {"sink-grows": Measurement.mean([0.1, 0.2, 0.1, 0.3, 0.2], n_unit="seeds"), **enough}
     assert judge(strong, beats, flat) == "inconclusive", "no sink to slow: the setup cannot tell"
+    gone = [-0.1, 0.3, 0.25, 0.35, 0.3]  # one clamped run ends with no growth at all: still defined
+    assert judge(gone, beats) == "reproduced"
+    assert method.ratio_of_means([(1.0, 0.0), (1.0, -1.0)]) != method.ratio_of_means([(1.0, 0.0)])  # NaN: dropped
 
 
 def test_too_few_seeds_is_inconclusive():
