@@ -240,3 +240,13 @@ def train_bb(task: BigramBackcopy, cfg: BBConfig, seed: int, probe: torch.Tensor
     train(model, None, tc, batches=lambda step, g: stream[step], callback=log_probe if probe is not None else None,
           log=None)  # fmt: skip
     return model.eval(), history
+
+
+def ratio_of_means(pairs) -> float:
+    """`mean(a) / mean(b)` over units given as `(a, b)` pairs (a seed's clamped and plain mean BOS logit gap): the
+    share of the sink's growth left, as a statistic a bootstrap over whole seeds resamples. Defined for a seed whose
+    clamped gap is zero or negative (the clamp removed all growth), which a per-seed log ratio is not. NaN when the
+    denominator's mean is not positive (the resample is dropped)."""
+    a = sum(p[0] for p in pairs) / len(pairs)
+    b = sum(p[1] for p in pairs) / len(pairs)
+    return a / b if b > 0 else float("nan")

@@ -6,6 +6,7 @@ import math
 import pytest
 import torch
 
+from papers.active_dormant_2024 import method
 from papers.active_dormant_2024.method import BBConfig, extreme_token_stats, make_model, split_loss, train_bb
 from shared.lm.tasks import BigramBackcopy
 
@@ -186,17 +187,18 @@ def test_mutual_reinforcement_rule_can_fail():
     clamp removes as much growth as the BOS clamp."""
     import numpy as np
 
-    from papers.active_dormant_2024.claims import CLAIMS
+    from papers.active_dormant_2024.claims import CLAIMS, MIN_SEEDS
     from shared.claims import Measurement
 
     claim = next(c for c in CLAIMS if c.id == "mutual-reinforcement")
     plain = np.array([3.0, 4.0, 5.0, 4.5, 3.5])  # per-seed mean logit gap of the plain runs
-    grows = {"sink-grows": Measurement.mean(plain, n_unit="seeds")}
+    enough = {"enough-seeds-mutual-reinforcement": Measurement.exact(MIN_SEEDS["mutual-reinforcement"])}
+    grows = {"sink-grows": Measurement.mean(plain, n_unit="seeds"), **enough}
 
     def judge(bos_share, placebo_share, checks=grows):
-        bos_share, placebo_share = np.array(bos_share), np.array(placebo_share)
-        share = Measurement.ratio(plain * bos_share, plain, n_unit="seeds")
-        margin = Measurement.paired_difference(np.log(placebo_share), np.log(bos_share), n_unit="seeds")
+        bos, placebo = plain * np.array(bos_share), plain * np.array(placebo_share)  # the clamped runs' gaps
+        share = Measurement.bootstrap(list(zip(bos, plain, strict=True)), method.ratio_of_means, n_unit="seeds")
+        margin = Measurement.paired_difference(placebo, bos, n_unit="seeds")
         return claim.evaluate(share, margin, checks)["verdict"]
 
     null = [1.02, 0.97, 1.05, 0.99, 1.01]  # the clamp changes nothing
@@ -205,5 +207,46 @@ def test_mutual_reinforcement_rule_can_fail():
     assert judge(strong, [0.2, 0.3, 0.2, 0.3, 0.25]) in ("not reproduced", "inconclusive"), "placebo as good"
     beats = [1.0, 1.1, 0.9, 1.0, 1.05]
     assert judge(strong, beats) == "reproduced"
-    flat = {"sink-grows": Measurement.mean([0.1, 0.2, 0.1, 0.3, 0.2], n_unit="seeds")}
+    flat = {"sink-grows": Measurement.mean([0.1, 0.2, 0.1, 0.3, 0.2], n_unit="seeds"), **enough}
     assert judge(strong, beats, flat) == "inconclusive", "no sink to slow: the setup cannot tell"
+    gone = [-0.1, 0.3, 0.25, 0.35, 0.3]  # one clamped run ends with no growth at all: still defined
+    assert judge(gone, beats) == "reproduced"
+    assert method.ratio_of_means([(1.0, 0.0), (1.0, -1.0)]) != method.ratio_of_means([(1.0, 0.0)])  # NaN: dropped
+
+
+def test_too_few_seeds_is_inconclusive():
+    """The power preconditions: a training claim judged on fewer seeds than `MIN_SEEDS` is inconclusive whatever its
+    value; with enough seeds the rule decides. Every claim (all are trained) has one."""
+    from papers.active_dormant_2024.claims import CLAIMS, MIN_SEEDS
+    from shared.claims import Measurement
+
+    assert set(MIN_SEEDS) == {c.id for c in CLAIMS}
+    claim = next(c for c in CLAIMS if c.id == "active-copy")
+    m = Measurement.mean([0.99, 0.98, 0.995, 0.97, 0.985, 0.99], n_unit="seeds", bounds=(0.0, 1.0))
+    pid = "enough-seeds-active-copy"
+    assert claim.evaluate(m, checks={pid: Measurement.exact(MIN_SEEDS["active-copy"] - 1)})["verdict"] == "inconclusive"
+    assert claim.evaluate(m, checks={pid: Measurement.exact(MIN_SEEDS["active-copy"])})["verdict"] == "reproduced"
+
+
+def test_relu_claims_count_only_seeds_that_learned_the_copy():
+    """The ReLU claims' precondition is the number of seeds whose ReLU model learned the copy (copy loss at most
+    RELU_COPY_BAR), not the mean copy loss: one seed that never learned it no longer decides the precondition, and too
+    few seeds that learned it leave the claim inconclusive."""
+    from papers.active_dormant_2024.claims import CLAIMS, MIN_SEEDS, RELU_COPY_BAR
+    from shared.claims import Measurement
+
+    claim = next(c for c in CLAIMS if c.id == "relu-no-drain")
+    assert [p.id for p in claim.preconditions] == ["enough-seeds-relu-no-drain"]
+    copy_loss = [0.05, 0.1, 2.0, 0.08, 0.2, 0.06, 0.04, 0.3, 0.02]  # one seed never learned the copy
+    ratios = [0.9, 1.0, 0.4, 0.95, 1.1, 0.85, 1.05, 0.9, 1.0]
+    kept = [r for r, c in zip(ratios, copy_loss, strict=True) if c <= RELU_COPY_BAR]
+    m = Measurement.mean(kept, n_unit="seeds")
+    n = len(kept)
+    assert n >= MIN_SEEDS["relu-no-drain"]
+    assert claim.evaluate(m, checks={"enough-seeds-relu-no-drain": Measurement.exact(n)})["verdict"] == "reproduced"
+    few = Measurement.exact(MIN_SEEDS["relu-no-drain"] - 1)
+    assert claim.evaluate(m, checks={"enough-seeds-relu-no-drain": few})["verdict"] == "inconclusive"
+    drained = Measurement.mean([0.05, 0.1, 0.08, 0.12, 0.07], n_unit="seeds")  # a drain with ReLU: the rule can fail
+    assert claim.evaluate(drained, checks={"enough-seeds-relu-no-drain": Measurement.exact(n)})["verdict"] == (
+        "not reproduced"
+    )
