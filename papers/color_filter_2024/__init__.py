@@ -1,0 +1,1 @@
+"""CoLoR-Filter: Conditional Loss Reduction Filtering for Targeted Language Model Pre-training (catalog id 145)."""
