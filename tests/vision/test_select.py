@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 
+import shared.vision.entropy  # noqa: F401  (registers token_entropy, so the contract always covers it)
 from shared.vision import (
     SELECTORS,
     BipartiteMerge,
@@ -39,8 +40,9 @@ def random_context(B=2, N=16, D=8, H=3, seed=0, dtype=torch.float64) -> TokenCon
 @pytest.mark.parametrize("name", sorted(SELECTORS))
 @pytest.mark.parametrize("n_keep", [16, 9, 4, 1])
 def test_contract(name, n_keep):
-    # every unit: K sorted unique indices per image, deterministic, and a merge map that points into the kept slots
-    ctx = random_context()
+    # every unit: K sorted unique indices per image, deterministic, and a merge map that points into the kept slots.
+    # Hidden size 12: a multiple of 6, the head count TokenEntropy folds each token into (DINOv2-S: 384 = 6 x 64)
+    ctx = random_context(D=12)
     unit = build_selector(name)
     sel = unit.select(ctx, n_keep)
     assert sel.keep.shape == (2, n_keep)
@@ -53,7 +55,7 @@ def test_contract(name, n_keep):
         for b in range(2):
             assert torch.equal(sel.merge_into[b, sel.keep[b]], torch.arange(n_keep))
     out, size = apply_selection(ctx.hidden, sel)
-    assert out.shape == (2, n_keep, 8) and size.shape == (2, n_keep)
+    assert out.shape == (2, n_keep, 12) and size.shape == (2, n_keep)
     if sel.merge_into is not None and (sel.merge_into >= 0).all():
         assert torch.allclose(size.sum(dim=-1), torch.full((2,), 16.0, dtype=size.dtype))
 
