@@ -56,6 +56,10 @@ def compare(committed: dict, fresh: dict, claims=None) -> list[Row]:
 
     `claims` (the paper's `CLAIMS`) supplies each claim's kind and tolerance; without it they are read from the fresh
     record (engine v2 records carry both).
+
+    An `interval` tolerance counts one width of the committed interval; a committed value with no interval (one unit,
+    as in a one-seed default) gives that term nothing, so only the claim's `abs` and `rel` bound the move, and a claim
+    that declares neither is a breach (its tolerance cannot bound anything).
     """
     by_id = {c.id: c for c in claims} if claims is not None else {}
     old = {c["id"]: c for c in committed.get("claims", [])}
@@ -81,9 +85,9 @@ def compare(committed: dict, fresh: dict, claims=None) -> list[Row]:
             problems.append(f"verdict moved: {before['verdict']} -> {c['verdict']}")
         if tol_dict is None:
             problems.append("no reproduction tolerance declared in claims.py")
-        elif tol_dict.get("interval") and width is None:
+        elif tol_dict.get("interval") and width is None and not (tol_dict.get("abs") or tol_dict.get("rel")):
             problems.append("the tolerance is a multiple of the committed interval's width, but the committed value "
-                            "has no interval")  # fmt: skip
+                            "has no interval and the claim declares no absolute or relative part to fall back on")  # fmt: skip
         elif d > Tolerance.from_dict(tol_dict).bound(cv, width) + 1e-12:
             problems.append(f"value moved by {d:.4g} ({rel:.2%}), more than the tolerance {tol_text}")
         if kind == "timing":
@@ -112,7 +116,7 @@ def _describe(tol: dict | None, width: float | None = None) -> str:
     parts = [f"±{tol['rel']:.2g} rel"] if tol["rel"] else []
     parts += [f"±{tol['abs']:.2g} abs"] if tol["abs"] else []
     if tol.get("interval"):
-        of = f" = {tol['interval'] * width:.3g}" if width is not None else ""
+        of = f" = {tol['interval'] * width:.3g}" if width is not None else " (none committed: 0)"
         parts += [f"±{tol['interval']:.2g} x interval width{of}"]
     return " + ".join(parts) or "exact"
 

@@ -1,5 +1,6 @@
 """The rerun contract: identical verdicts and values within each claim's declared tolerance, timings reported only."""
 
+import dataclasses
 import json
 
 import pytest
@@ -113,11 +114,25 @@ def test_an_interval_tolerance_still_fails_a_moved_verdict():
     assert "verdict moved: reproduced -> partially reproduced" in out[0]
 
 
-def test_an_interval_tolerance_without_a_committed_interval_is_a_breach():
-    committed = _chaotic(2.0, 1.6, 2.4)
-    committed["claims"][0]["ours"]["low"] = committed["claims"][0]["ours"]["high"] = None
-    out = breaches("p", "default", committed, _chaotic(2.0, 1.6, 2.4), CHAOTIC)
-    assert "has no interval" in out[0]
+def _without_interval(record):
+    record["claims"][0]["ours"]["low"] = record["claims"][0]["ours"]["high"] = None
+    return record
+
+
+def test_without_a_committed_interval_only_the_absolute_part_of_an_interval_tolerance_counts():
+    # a one-unit record (a one-seed default) has no interval: the same value holds, a move beyond `abs` does not
+    committed = _without_interval(_chaotic(2.0, 1.6, 2.4))
+    assert breaches("p", "default", committed, _without_interval(_chaotic(2.0, 1.6, 2.4)), CHAOTIC) == []
+    assert breaches("p", "default", committed, _without_interval(_chaotic(2.009, 1.6, 2.4)), CHAOTIC) == []
+    out = breaches("p", "default", committed, _without_interval(_chaotic(2.02, 1.6, 2.4)), CHAOTIC)
+    assert len(out) == 1 and "(none committed: 0)" in out[0]
+
+
+def test_an_interval_only_tolerance_without_a_committed_interval_is_a_breach():
+    only = [dataclasses.replace(c, tolerance=Tolerance(0.0, why="w", interval=1.0)) for c in CHAOTIC]
+    committed = _without_interval(_chaotic(2.0, 1.6, 2.4))
+    out = breaches("p", "default", committed, _without_interval(_chaotic(2.0, 1.6, 2.4)), only)
+    assert "has no interval and the claim declares no absolute or relative part" in out[0]
 
 
 def test_interval_tolerances_round_trip_and_old_ones_keep_their_shape():
