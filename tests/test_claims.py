@@ -2,6 +2,7 @@
 unit floor, and what an inconclusive verdict says would decide it."""
 
 import math
+import statistics
 
 import numpy as np
 import pytest
@@ -378,3 +379,28 @@ def test_rule_can_fail_finds_the_failing_side():
     assert all(rule_can_fail(r) for r in (AtLeast(1.0), AtMost(0.1, partial=0.2), Within(0.9, 1.1),
                                           RelativeTo(5.0, 0.1)))  # fmt: skip
     assert not rule_can_fail(AtLeast(float("-inf")))
+
+
+def test_t_mean_is_the_student_t_interval_over_units():
+    from scipy import stats
+
+    xs = [0.1, 0.12, 0.14, 0.13, 0.11]
+    m = Measurement.t_mean(xs, n_unit="seeds")
+    half = stats.t.ppf(0.975, 4) * statistics.stdev(xs) / math.sqrt(5)
+    assert m.n == 5 and m.n_unit == "seeds" and m.interval == "Student t over seeds, df=4"
+    assert math.isclose(m.value, 0.12) and math.isclose(m.high - m.value, half) and math.isclose(m.value - m.low, half)
+    # wider than the bootstrap's percentile interval over the same five units
+    b = Measurement.mean(xs)
+    assert m.high - m.low > b.high - b.low
+    assert not Measurement.t_mean([0.3]).has_interval
+    same = Measurement.t_mean([0.25] * 5)  # identical units are not certainty: one step of the 4th digit
+    assert math.isclose(same.low, 0.2499) and math.isclose(same.high, 0.2501)
+    clipped = Measurement.t_mean([0.99, 1.0, 0.97, 1.0, 0.98], bounds=(0.0, 1.0))
+    assert clipped.high == 1.0
+    with pytest.raises(ValueError):
+        Measurement.t_mean([0.1, float("nan")])
+
+
+def test_t_mean_covers_the_true_mean_with_five_units():
+    cov = _coverage(lambda rng: Measurement.t_mean(rng.normal(3.0, 2.0, 5), n_unit="seeds"), 3.0, reps=400)
+    assert 0.91 <= cov <= 0.99, cov

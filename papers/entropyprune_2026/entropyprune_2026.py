@@ -45,7 +45,6 @@ import torch
 
 from papers.entropyprune_2026.claims import CLAIMS
 from papers.entropyprune_2026.method import (
-    LinearProbe,
     cls_features,
     consistency,
     ecl_of,
@@ -53,10 +52,8 @@ from papers.entropyprune_2026.method import (
     layer_drops,
     random_dinov2,
     sharpness,
-    split_indices,
     t_mean,
     time_eig,
-    to_pixels,
 )
 from shared.claims import Measurement, evaluate_claims, preregister, verdict_table
 from shared.data import load_images
@@ -65,6 +62,7 @@ from shared.results import start_run
 from shared.vision import TokenContext, build_selector, n_keep_for, vit_macs
 from shared.vision.entropy import TokenEntropy, dual_gram_speedup, layer_entropy, token_entropy
 from shared.vision.flops import pruned_tokens
+from shared.vision.probe import LinearProbe, split_indices, to_pixels
 from shared.vision.vit import PrunedViT
 
 run = start_run("entropyprune_2026", globals(), seeds=[SEED])

@@ -1,9 +1,9 @@
 """EntropyPrune (Wang et al., 2026; arXiv:2602.17196) as a ViT analogue on DINOv2-S: what is new for this paper only.
 
 The matrix-entropy scorer and the per-layer entropy live in `shared.vision.entropy`; the pruning hook, CLS attention and
-random selection in `shared.vision`. Here: the image pipeline and probe (the same as Zero-TPrune's, copied so that the
-two papers do not depend on each other), the per-layer entropy profiles, the Entropy Collapse Layer (ECL) statistics,
-and a randomly initialised DINOv2-S for the trivial control.
+random selection in `shared.vision`; the image pipeline and frozen probe (shared with Zero-TPrune) in
+`shared.vision.probe`. Here: the per-layer entropy profiles, the Entropy Collapse Layer (ECL) statistics, and a randomly
+initialised DINOv2-S for the trivial control.
 
 Deviations from the paper, on purpose:
 - The paper prunes visual tokens inside the language model of LLaVA-1.5/1.6 and Qwen2.5-VL. The project's small VLM
@@ -18,27 +18,10 @@ Deviations from the paper, on purpose:
 import numpy as np
 import torch
 
+from shared.claims import Measurement
 from shared.vision.entropy import layer_entropy
+from shared.vision.probe import to_pixels
 from shared.vision.vit import PrunedViT
-
-IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
-
-
-def to_pixels(images: torch.Tensor, size: int) -> torch.Tensor:
-    """Grey uint8 images `[N, 28, 28]` -> ImageNet-normalised RGB `[N, 3, size, size]` (bilinear upsampling)."""
-    x = images.float().unsqueeze(1) / 255.0
-    x = torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
-    x = x.expand(-1, 3, -1, -1)
-    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
-    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
-    return (x - mean) / std
-
-
-def split_indices(seed: int, n_train_pool: int, n_test_pool: int, n_train: int, n_test: int):
-    """Disjoint random draws: `n_train` indices of the training split and `n_test` of the test split."""
-    rng = np.random.default_rng(seed)
-    return (np.sort(rng.choice(n_train_pool, n_train, replace=False)),
-            np.sort(rng.choice(n_test_pool, n_test, replace=False)))  # fmt: skip
 
 
 def random_dinov2(config, seed: int):
@@ -91,36 +74,6 @@ def consistency(drops: np.ndarray) -> float:
     return float(np.mean(drops.argmax(axis=1) == int(np.argmax(d))))
 
 
-class LinearProbe:
-    """Multinomial logistic regression on standardised features, fitted in float64 by L-BFGS (deterministic)."""
-
-    def __init__(self, l2: float = 1e-3, max_iter: int = 500):
-        self.l2, self.max_iter = l2, max_iter
-
-    def fit(self, X: torch.Tensor, y: torch.Tensor) -> "LinearProbe":
-        X = X.double()
-        self.mu, self.sd = X.mean(dim=0), X.std(dim=0) + 1e-6
-        Z = (X - self.mu) / self.sd
-        n_class = int(y.max()) + 1
-        W = torch.zeros(Z.shape[1], n_class, dtype=torch.float64, requires_grad=True)
-        b = torch.zeros(n_class, dtype=torch.float64, requires_grad=True)
-        opt = torch.optim.LBFGS([W, b], max_iter=self.max_iter, line_search_fn="strong_wolfe", tolerance_grad=1e-9)
-
-        def closure():
-            opt.zero_grad()
-            loss = torch.nn.functional.cross_entropy(Z @ W + b, y) + self.l2 * W.pow(2).sum()
-            loss.backward()
-            return loss
-
-        with torch.enable_grad():
-            opt.step(closure)
-        self.W, self.b = W.detach(), b.detach()
-        return self
-
-    def predict(self, X: torch.Tensor) -> torch.Tensor:
-        return (((X.double() - self.mu) / self.sd) @ self.W + self.b).argmax(dim=-1)
-
-
 @torch.no_grad()
 def cls_features(vit: PrunedViT, images: torch.Tensor, size: int, layer: int, units: dict, ratios, batch: int = 100,
                  seed: int = 0) -> dict:  # fmt: skip
@@ -145,23 +98,10 @@ def cls_features(vit: PrunedViT, images: torch.Tensor, size: int, layer: int, un
     return {k: torch.cat(v) for k, v in out.items()}
 
 
-def t_mean(values, n_unit: str = "split seeds", unit: str = "", level: float = 0.95):
-    """The mean over independent units (split seeds, each with its own probe and test images) with a Student-t
-    interval (n - 1 degrees of freedom). One unit: no interval (the claim is then inconclusive)."""
-    from scipy import stats
-
-    from shared.claims import Measurement
-
-    xs = np.asarray(values, dtype=float)
-    m = float(xs.mean())
-    if len(xs) < 2:
-        return Measurement(m, n=len(xs), unit=unit, n_unit=n_unit, interval="none (one unit)")
-    sd = xs.std(ddof=1)
-    half = float(stats.t.ppf(0.5 + level / 2, len(xs) - 1) * sd / np.sqrt(len(xs)))
-    if half == 0:  # identical outcomes are not certainty: one step of the fourth significant digit
-        half = 10 ** (np.floor(np.log10(abs(m))) - 3) if m else 1e-4
-    return Measurement(m, m - half, m + half, n=len(xs), unit=unit, n_unit=n_unit,
-                       interval=f"Student t over {n_unit}, df={len(xs) - 1}")  # fmt: skip
+def t_mean(values, n_unit: str = "split seeds", unit: str = ""):
+    """The mean over split seeds (each its own probe and test images) with a Student-t interval
+    (`Measurement.t_mean`)."""
+    return Measurement.t_mean(values, n_unit=n_unit, unit=unit)
 
 
 def time_eig(n: int, d: int, batch: int, repeats: int, seed: int = 0) -> list[dict]:

@@ -44,21 +44,14 @@ import pandas as pd
 import torch
 
 from papers.zero_tprune_2024.claims import CLAIMS
-from papers.zero_tprune_2024.method import (
-    LinearProbe,
-    cls_features,
-    forward_times,
-    split_indices,
-    t_geomean,
-    t_mean,
-    to_pixels,
-)
+from papers.zero_tprune_2024.method import cls_features, forward_times, t_geomean, t_mean
 from shared.claims import Measurement, evaluate_claims, preregister, verdict_table
 from shared.data import load_images
 from shared.models import load
 from shared.results import start_run
 from shared.vision import BipartiteMerge, PageRank, TokenContext, ZeroTPrune, n_keep_for, vit_macs
 from shared.vision.flops import pruned_tokens
+from shared.vision.probe import LinearProbe, split_indices, to_pixels
 from shared.vision.select import pagerank_fast, pagerank_reference
 from shared.vision.vit import PrunedViT
 
