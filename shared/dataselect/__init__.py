@@ -12,6 +12,8 @@ and training at a fixed token budget with the shared trainer (`shared.lm.trainer
 - `metrics`: hashed n-gram feature distributions, KL reduction, and the within-group correlation of a selection metric
   with target loss;
 - `train`: token streams of selected documents, a small Llama-style LM trained with the shared trainer, target loss,
-  and `run_arms` (one group of an experiment: every arm selects, trains and is scored);
-- `bench`: interleaved timing of several arms, and selector throughput against reading and hashing the same pool.
+  and `run_arms` (one group of an experiment: every arm selects, trains and is scored; per-arm model sizes);
+- `bench`: interleaved timing of several arms, and selector throughput against reading and hashing the same pool;
+- `plots`: held-out loss per arm and target, and a selection metric against loss centred within groups;
+- `toy`, `instruct`: a small labelled pool for tests, and the instruction/answer pool of the `evals` wheel.
 """

@@ -75,14 +75,22 @@ def window_losses(model, eval_stream: torch.Tensor, ctx: int, batch: int = 64) -
 
 
 def run_arms(task, tokens: list[np.ndarray], arms: dict, k: int, vocab: int, train_kw: dict, seed: int,
-             extra=None) -> list[dict]:  # fmt: skip
+             extra=None, arm_kw: dict | None = None) -> list[dict]:  # fmt: skip
     """One group of a selection experiment: every arm (name -> selector) selects `k` documents of `task.raw` with
     `seed`, a fresh LM (initialised by `seed`) trains on them at the same token budget (`train_kw`: `train_lm`'s
     keywords), and the target's held-out split is scored window by window. One row per arm: target, seed, arm, target
     share, held-out loss, documents and tokens selected, selection seconds, plus `extra(name, docs, train_stream,
-    eval_stream) -> dict` where given (a paper's own metric of the selection)."""
+    eval_stream) -> dict` where given (a paper's own metric of the selection).
+
+    `arm_kw` (arm name -> keywords) overrides `train_kw` for some arms: another model size for the same selection,
+    say. The context length is every arm's, so the held-out windows are the same."""
     import time
 
+    unknown = sorted(set(arm_kw or {}) - set(arms))
+    if unknown:
+        raise KeyError(f"arm_kw names arms that are not run: {unknown}")
+    if any("ctx" in kw and kw["ctx"] != train_kw["ctx"] for kw in (arm_kw or {}).values()):
+        raise ValueError("arm_kw may not change the context length: every arm is scored on the same windows")
     ev = stream(tokens, task.evaluation)
     rows = []
     for name, sel in arms.items():
@@ -94,7 +102,7 @@ def run_arms(task, tokens: list[np.ndarray], arms: dict, k: int, vocab: int, tra
         row = {"target": task.target, "seed": seed, "arm": name, "target_share": task.target_share(idx)}
         if extra is not None:
             row.update(extra(name, docs, tr, ev))
-        model = train_lm(tr, vocab, seed, **train_kw)
+        model = train_lm(tr, vocab, seed, **dict(train_kw, **(arm_kw or {}).get(name, {})))
         row.update({"loss": float(window_losses(model, ev, train_kw["ctx"]).mean()), "docs": len(docs),
                     "tokens": len(tr), "select_s": select_s})  # fmt: skip
         rows.append(row)

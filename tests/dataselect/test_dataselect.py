@@ -198,6 +198,15 @@ def test_run_arms_rows_and_extra_metric():
     assert all(r["n"] == r["tokens"] and np.isfinite(r["loss"]) and r["select_s"] >= 0 for r in rows)
     again = T.run_arms(task, tokens, arms, 20, len(vocab), kw, seed=0)
     assert [r["loss"] for r in again] == [r["loss"] for r in rows]  # the seed fixes selection and training
+    # a per-arm override trains another model on the same selection; the other arms are untouched
+    wide = T.run_arms(task, tokens, arms, 20, len(vocab), kw, seed=0, arm_kw={"random": {"dim": 16, "heads": 2}})
+    assert [r["loss"] for r in wide if r["arm"] != "random"] == [r["loss"] for r in rows if r["arm"] != "random"]
+    assert [r["tokens"] for r in wide] == [r["tokens"] for r in rows]
+    assert next(r["loss"] for r in wide if r["arm"] == "random") != by["random"]["loss"]
+    with pytest.raises(KeyError, match="not run"):
+        T.run_arms(task, tokens, arms, 20, len(vocab), kw, seed=0, arm_kw={"dsir": {}})
+    with pytest.raises(ValueError, match="context length"):
+        T.run_arms(task, tokens, arms, 20, len(vocab), kw, seed=0, arm_kw={"random": {"ctx": 16}})
 
 
 def test_interleaved_times_every_arm_each_repeat():
@@ -207,3 +216,26 @@ def test_interleaved_times_every_arm_each_repeat():
     out = interleaved({"a": lambda r: calls.append(("a", r)), "b": lambda r: calls.append(("b", r))}, 2)
     assert calls == [("a", 0), ("b", 0), ("a", 1), ("b", 1)]
     assert len(out["a"]) == len(out["b"]) == 2 and min(out["a"] + out["b"]) >= 0
+
+
+def test_selection_plots_draw_one_bar_per_arm_and_target_and_centre_within_groups():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from shared.dataselect.plots import centred_scatter, loss_per_arm
+
+    res = pd.DataFrame({"target": ["a", "a", "b", "b"] * 2, "arm": ["x", "y"] * 4, "group": [0, 0, 1, 1, 2, 2, 3, 3],
+                        "loss": [3.0, 4.0, 3.5, 4.5, 3.2, 4.2, 3.4, 4.4], "m": [1.0, 0.0] * 4})  # fmt: skip
+    fig, (a0, a1) = plt.subplots(1, 2)
+    loss_per_arm(a0, res, ["a", "b"])
+    assert len(a0.patches) == 4 and [t.get_text() for t in a0.get_xticklabels()] == ["x", "y"]
+    assert a0.get_ylim()[0] == pytest.approx(2.7)
+    centred_scatter(a1, res, "m", "metric", "t")
+    offsets = np.concatenate([c.get_offsets() for c in a1.collections])
+    assert np.allclose(offsets.sum(axis=0), 0.0)  # centred within each group
+    with pytest.raises(KeyError, match="lacks the columns"):
+        loss_per_arm(a0, res.drop(columns="target"), ["a"])
+    plt.close(fig)
