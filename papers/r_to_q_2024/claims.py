@@ -31,6 +31,16 @@ Preconditions (positive controls): the SFT model is middling (greedy accuracy in
 solved), DPO learned the preference (held-out reward accuracy >= 0.6), and, for the search claim, the DPO policy
 leaves room for search (greedy accuracy in [0.05, 0.95]).
 
+Power precondition (session 14, before any run of this design): the 24-seed full moved `beam-search-gain` between
+*inconclusive* and *partially* with the seed set (seeds 1-24: control margin +0.004 [-0.001, 0.010], inconclusive;
+seeds 25-48: +0.007 [0.003, 0.011], partially): its margin over search-on-sft sits near the control's bar of 0. As
+`papers/active_dormant_2024` and `papers/sink_emergence_2024` do, the claim now needs a pre-registered number of seeds:
+`enough-seeds-beam-search-gain`, at least 47, the engine's estimate (`Rule.decide`: n x (half-width / distance)^2 x
+1.1) from the committed 24-seed full record (d1e9830): margin 0.004083, half-width 0.00542, so 24 x 1.76 x 1.1 = 46.5
+-> 47 seeds. Neither profile affords that (47 x ~24 s is the whole 20-min budget on a quiet machine), so both say
+*inconclusive* on it, on any seeds and any CPU; a lent GPU or a longer stage run would decide it. The other two claims
+need no more than the engine's floor of 5 seeds (the same estimate: localisation 1, chosen reward 1).
+
 Tolerance: every value comes from training in the notebook (SFT and DPO), chaotic in the last bit across CPUs: one
 width of the committed interval (interval=1.0), plus 0.01 absolute for last-digit drift of shares and rewards.
 """
@@ -48,6 +58,11 @@ SFT_MIDDLING = Precondition("sft-middling", "the SFT model's greedy exact-answer
                             Within(0.2, 0.9))  # fmt: skip
 DPO_LEARNS = Precondition("dpo-learns", "DPO learned the preference: on held-out pairs the chosen response's "
                           "implicit reward exceeds the rejected one's in at least 60% of pairs", AtLeast(0.6))  # fmt: skip
+# the power precondition (docstring): seeds the search claim needs, from the committed 24-seed full's spread
+MIN_SEEDS_SEARCH = 47
+ENOUGH_SEEDS = Precondition("enough-seeds-beam-search-gain", f"at least {MIN_SEEDS_SEARCH} seeds enter the claim, "
+                            "enough for a control margin as far from its bar of 0 as in the committed 24-seed full "
+                            "(d1e9830) to clear it at that record's spread", AtLeast(MIN_SEEDS_SEARCH))  # fmt: skip
 ROOM_TO_SEARCH = Precondition("room-to-search", "the DPO policy's greedy accuracy leaves room for search, inside "
                               "[0.05, 0.95]", Within(0.05, 0.95))  # fmt: skip
 
@@ -78,7 +93,7 @@ CLAIMS = [
           rule=AtLeast(0.02, partial=0.0), fidelity="analogue", tolerance=TOL,
           control=Control("search-on-sft", "the same beam search over the SFT policy gains as much (search helps any "
                           "model on this task)"),
-          preconditions=(SFT_MIDDLING, DPO_LEARNS, ROOM_TO_SEARCH)),
+          preconditions=(SFT_MIDDLING, DPO_LEARNS, ROOM_TO_SEARCH, ENOUGH_SEEDS)),
     Claim("chosen-reward-declines", "With the SFT model as the reference, the implicit reward of the chosen "
           "responses declines (below 0) during DPO",
           paper_value="implicit rewards decline during training", unit="nats x beta",

@@ -45,7 +45,7 @@ import pandas as pd
 import torch
 
 from papers.r_to_q_2024 import method
-from papers.r_to_q_2024.claims import CLAIMS
+from papers.r_to_q_2024.claims import CLAIMS, ENOUGH_SEEDS
 from shared.align.batches import collate_preferences, dpo_batch_loss
 from shared.align.loops import dpo_train
 from shared.claims import Measurement, evaluate_claims, preregister, verdict_table
@@ -168,6 +168,7 @@ checks = {
     "sft-middling": Measurement.mean(units(probs_df, "sft_greedy"), n_unit=n_unit, bounds=(0.0, 1.0)),
     "dpo-learns": Measurement.mean(units(pairs_df, "margin_pos"), n_unit=n_unit, bounds=(0.0, 1.0)),
     "room-to-search": Measurement.mean(units(probs_df, "dpo_greedy"), n_unit=n_unit, bounds=(0.0, 1.0)),
+    ENOUGH_SEEDS.id: Measurement.exact(probs_df.seed.nunique(), n_unit=n_unit),
 }
 measurements = {
     "error-localisation": Measurement.mean(units(pairs_df, "hit"), n_unit=n_unit, bounds=(0.0, 1.0)),

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from papers.r_to_q_2024 import method
-from papers.r_to_q_2024.claims import CLAIMS
+from papers.r_to_q_2024.claims import CLAIMS, MIN_SEEDS_SEARCH
 from shared.align.batches import collate_preferences, dpo_batch_loss
 from shared.claims import Measurement
 from shared.models import load
@@ -102,7 +102,8 @@ def _claim(cid):
 
 
 GOOD = {"sft-middling": Measurement(0.6, 0.55, 0.65, n=10), "dpo-learns": Measurement(0.8, 0.75, 0.85, n=10),
-        "room-to-search": Measurement(0.5, 0.45, 0.55, n=10)}  # fmt: skip
+        "room-to-search": Measurement(0.5, 0.45, 0.55, n=10),
+        "enough-seeds-beam-search-gain": Measurement.exact(MIN_SEEDS_SEARCH, n_unit="seeds")}  # fmt: skip
 
 
 def test_rules_can_fail_on_null_inputs():
@@ -130,3 +131,12 @@ def test_rules_inconclusive_when_setup_fails():
     r = _claim("error-localisation").evaluate(Measurement(0.7, 0.6, 0.8, n=10),
                                               control=Measurement(0.5, 0.4, 0.6, n=10), checks=unlearned)  # fmt: skip
     assert r["verdict"] == "inconclusive"
+
+
+def test_the_search_claim_is_inconclusive_below_its_seed_minimum():
+    few = dict(GOOD, **{"enough-seeds-beam-search-gain": Measurement.exact(MIN_SEEDS_SEARCH - 1, n_unit="seeds")})
+    clear = {"m": Measurement(0.05, 0.03, 0.07, n=46), "control": Measurement(0.03, 0.02, 0.04, n=46)}
+    assert _claim("beam-search-gain").evaluate(clear["m"], control=clear["control"], checks=GOOD)["verdict"] == \
+        "reproduced"
+    assert _claim("beam-search-gain").evaluate(clear["m"], control=clear["control"], checks=few)["verdict"] == \
+        "inconclusive"
