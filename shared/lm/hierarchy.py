@@ -102,7 +102,8 @@ def _stack(width: int, layers: int, spec: ChunkSpec) -> LlamaModel | None:
     config = LlamaConfig(vocab_size=1, hidden_size=width, num_hidden_layers=layers, num_attention_heads=spec.heads,
                          num_key_value_heads=spec.heads, head_dim=width // spec.heads,
                          intermediate_size=spec.mlp_ratio * width, max_position_embeddings=spec.context,
-                         rms_norm_eps=1e-5, rope_theta=spec.rope_theta)  # fmt: skip
+                         rms_norm_eps=1e-5, rope_theta=spec.rope_theta, bos_token_id=None, eos_token_id=None,
+                         pad_token_id=None)  # fmt: skip
     config._attn_implementation = "sdpa"
     model = LlamaModel(config)
     model.embed_tokens = None  # inputs are embeddings; the stack has no vocabulary of its own
