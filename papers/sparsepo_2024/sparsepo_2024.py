@@ -20,7 +20,16 @@
 
 # %% tags=["parameters"]
 PROFILE = "default"  # the params/<profile>.yaml that overrides these values
-SEEDS = [1, 2, 3, 4, 5]  # one SFT base + five preference runs per seed, own split: the unit (seed 100+ were the pilot)
+SEEDS = [
+    1,
+    2,
+    3,
+    4,
+    5,
+    6,
+    7,
+    8,
+]  # one SFT base + five preference runs per seed, own split: the unit (seed 100 was the pilot)
 MODEL_CONFIG = "micro"  # shared tiny-LM config (shared/lm/configs.py), trained from scratch on the task vocabulary
 K_TERMS = 7  # terms per problem (0..MAX_TERM): a response of 6 running sums and EOS
 MAX_TERM = 2  # largest term
