@@ -1,0 +1,1 @@
+"""SparsePO: Controlling Preference Alignment of LLMs via Sparse Token Masks (catalog id 2)."""
