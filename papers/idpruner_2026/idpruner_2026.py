@@ -43,8 +43,16 @@ import pandas as pd
 import torch
 
 from papers.idpruner_2026.claims import CLAIMS
-from papers.idpruner_2026.method import IDPruner, blind_correct, evaluate_arms, idpruner_reference, lent_name
-from shared.claims import Measurement, evaluate_claims, preregister, verdict_table
+from papers.idpruner_2026.method import (
+    IDPruner,
+    blind_correct,
+    evaluate_arms,
+    idpruner_reference,
+    lent_name,
+    t_mean,
+    t_ratio,
+)
+from shared.claims import evaluate_claims, preregister, verdict_table
 from shared.results import start_run
 from shared.vision import build_selector, n_keep_for
 from shared.vision import scenes as S
@@ -119,8 +127,8 @@ acc[acc.arm.isin(ARMS)].pivot_table(index="arm", columns="tokens", values="reten
 # %% [markdown]
 # ## Paper vs ours
 # Per seed, retention (pruned / unpruned accuracy of that seed) averaged over the judged budgets; differences paired
-# per seed with a BCa bootstrap over seeds; the retention ratios as geometric means with the bootstrap on the log
-# scale (a seed where IDPruner answers nothing right would make the log undefined: floored at one answer).
+# per seed with a Student-t interval over seeds; the retention ratios as geometric means with the t interval on the
+# log scale (a seed where IDPruner answers nothing right would make the log undefined: floored at one answer).
 
 # %%
 ret = acc.pivot_table(index="seed", columns=["arm", "tokens"], values="retention")
@@ -132,32 +140,32 @@ def mean_high(arm):  # per seed: retention of `arm`, mean over the judged budget
     return ret[arm][high].mean(axis=1).loc[SEEDS].to_numpy()
 
 
+def at(arm, k):  # per seed: retention of `arm` at `k` tokens
+    return ret[arm][k].loc[SEEDS].to_numpy()
+
+
 floor = 1.0 / (N_SCENES * 4)
+full = full_acc.loc[SEEDS].to_numpy()
 measurements = {
-    "beats-importance": Measurement.paired_difference(mean_high("idpruner"), mean_high("cls_attention"), n_unit="seeds"),
-    "beats-diversity": Measurement.paired_difference(mean_high("idpruner"), mean_high("kcenter"), n_unit="seeds"),
-    "retention-25pct": Measurement.ratio(np.maximum(accs["idpruner"][16].loc[SEEDS], floor), full_acc.loc[SEEDS],
-                                         n_unit="seeds"),
-    "retention-10pct": Measurement.ratio(np.maximum(accs["idpruner"][6].loc[SEEDS], floor), full_acc.loc[SEEDS],
-                                         n_unit="seeds"),
-}  # fmt: skip
+    "beats-importance": t_mean(mean_high("idpruner") - mean_high("cls_attention")),
+    "beats-diversity": t_mean(mean_high("idpruner") - mean_high("kcenter")),
+    "retention-25pct": t_ratio(np.maximum(accs["idpruner"][16].loc[SEEDS].to_numpy(), floor), full),
+    "retention-10pct": t_ratio(np.maximum(accs["idpruner"][6].loc[SEEDS].to_numpy(), floor), full),
+}
 controls = {
-    "beats-importance": Measurement.paired_difference(mean_high("idpruner"), mean_high("random"), n_unit="seeds"),
-    "beats-diversity": Measurement.paired_difference(mean_high("idpruner"), mean_high("downsample"), n_unit="seeds"),
-    "retention-25pct": Measurement.paired_difference(ret["idpruner"][16].loc[SEEDS], ret["random"][16].loc[SEEDS],
-                                                     n_unit="seeds"),
-    "retention-10pct": Measurement.paired_difference(ret["idpruner"][6].loc[SEEDS], ret["random"][6].loc[SEEDS],
-                                                     n_unit="seeds"),
-}  # fmt: skip
+    "beats-importance": t_mean(mean_high("idpruner") - mean_high("random")),
+    "beats-diversity": t_mean(mean_high("idpruner") - mean_high("downsample")),
+    "retention-25pct": t_mean(at("idpruner", 16) - at("random", 16)),
+    "retention-10pct": t_mean(at("idpruner", 6) - at("random", 6)),
+}
 checks = {
-    "above-blind": Measurement.paired_difference(full_acc.loc[SEEDS], [blind[s] for s in SEEDS], n_unit="seeds"),
-    "random-pruning-hurts": Measurement.paired_difference(
-        full_acc.loc[SEEDS], accs["random"][high].mean(axis=1).loc[SEEDS], n_unit="seeds"),
+    "above-blind": t_mean(full - np.array([blind[s] for s in SEEDS])),
+    "random-pruning-hurts": t_mean(full - accs["random"][high].mean(axis=1).loc[SEEDS].to_numpy()),
 }
 claim_results = evaluate_claims(CLAIMS, measurements, controls=controls, checks=checks)
-per_budget = pd.DataFrame([{"tokens": k, **{f"IDPruner - {b}": str(Measurement.paired_difference(
-    ret["idpruner"][k].loc[SEEDS], ret[b][k].loc[SEEDS], n_unit="seeds")) for b in ARMS[1:]}}
-    for k in sorted({BUDGETS[r] for r in ratios}, reverse=True)]).set_index("tokens")  # fmt: skip
+per_budget = pd.DataFrame([{"tokens": k, **{f"IDPruner - {b}": str(t_mean(at("idpruner", k) - at(b, k)))
+                                             for b in ARMS[1:]}}
+                           for k in sorted({BUDGETS[r] for r in ratios}, reverse=True)]).set_index("tokens")  # fmt: skip
 display(per_budget)  # noqa: F821
 verdict_table(claim_results)
 

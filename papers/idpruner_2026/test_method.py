@@ -9,6 +9,8 @@ from papers.idpruner_2026.method import (
     blind_correct,
     idpruner_reference,
     lent_name,
+    t_mean,
+    t_ratio,
 )
 from shared.vision import SELECTORS, CLSAttention, KCenter, MMRSelect, TokenContext, build_selector
 from shared.vision.scenes import Question, Scene
@@ -115,3 +117,24 @@ def test_lent_name_restores_registry():
         with lent_name("mmr", IDPruner):
             pass
     assert SELECTORS == before
+
+
+def test_t_mean_known_answer_and_placebo():
+    # mean 2, sd 1, n 4: half-width t(0.975, 3) * 1 / 2 = 3.182 / 2
+    m = t_mean([1.0, 2.0, 3.0, 2.0 + 0.0])
+    assert abs(m.value - 2.0) < 1e-12 and abs((m.high - m.low) / 2 - 3.1824463 * (2 / 3) ** 0.5 / 2) < 1e-6
+    # a placebo difference (noise around 0) straddles 0, so a rule "whole interval >= 0" cannot say reproduced
+    g = torch.Generator().manual_seed(0)
+    noise = (torch.randn(10, generator=g) * 0.05).tolist()
+    d = t_mean(noise)
+    assert d.low < 0 < d.high
+    # identical units: never zero width
+    same = t_mean([0.5] * 5)
+    assert same.low < 0.5 < same.high
+
+
+def test_t_ratio_is_geometric_mean():
+    r = t_ratio([2.0, 8.0], [1.0, 2.0])
+    assert abs(r.value - (2.0 * 4.0) ** 0.5) < 1e-12 and r.low < r.value < r.high
+    with pytest.raises(ValueError):
+        t_ratio([0.0, 1.0], [1.0, 1.0])
