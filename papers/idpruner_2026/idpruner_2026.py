@@ -52,7 +52,7 @@ from papers.idpruner_2026.method import (
     t_mean,
     t_ratio,
 )
-from shared.claims import evaluate_claims, preregister, verdict_table
+from shared.claims import Measurement, evaluate_claims, preregister, verdict_table
 from shared.results import start_run
 from shared.vision import build_selector, n_keep_for
 from shared.vision import scenes as S
@@ -159,6 +159,7 @@ controls = {
     "retention-10pct": t_mean(at("idpruner", 6) - at("random", 6)),
 }
 checks = {
+    "enough-questions": Measurement.exact(len(SEEDS) * N_SCENES * 4, unit="questions"),
     "above-blind": t_mean(full - np.array([blind[s] for s in SEEDS])),
     "random-pruning-hurts": t_mean(full - accs["random"][high].mean(axis=1).loc[SEEDS].to_numpy()),
 }
