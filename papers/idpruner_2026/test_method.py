@@ -138,3 +138,22 @@ def test_t_ratio_is_geometric_mean():
     assert abs(r.value - (2.0 * 4.0) ** 0.5) < 1e-12 and r.low < r.value < r.high
     with pytest.raises(ValueError):
         t_ratio([0.0, 1.0], [1.0, 1.0])
+
+
+def test_claims_can_fail():
+    # every rule can say "not reproduced": a selector that loses to its baseline on every seed, and a retention far
+    # below the bars, with the preconditions met and the control beaten
+    from papers.idpruner_2026.claims import CLAIMS
+    from shared.claims import Measurement, rule_can_fail
+
+    checks = {"enough-questions": Measurement.exact(560), "above-blind": t_mean([0.3, 0.25, 0.28, 0.27, 0.3]),
+              "random-pruning-hurts": t_mean([0.2, 0.25, 0.22, 0.24, 0.21])}  # fmt: skip
+    beaten = t_mean([0.05, 0.06, 0.04, 0.05, 0.07])
+    for c in CLAIMS:
+        assert rule_can_fail(c.rule)
+        ours = t_mean([-0.05, -0.04, -0.06, -0.05, -0.03]) if c.id.startswith("beats") else \
+            t_ratio([0.3, 0.32, 0.35, 0.31, 0.3], [0.7] * 5)  # fmt: skip
+        assert c.evaluate(ours, control=beaten, checks=checks)["verdict"] == "not reproduced"
+        # a run too small to decide is inconclusive, whatever it measures
+        small = dict(checks, **{"enough-questions": Measurement.exact(60)})
+        assert c.evaluate(ours, control=beaten, checks=small)["verdict"] == "inconclusive"
