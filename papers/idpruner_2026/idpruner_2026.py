@@ -236,7 +236,8 @@ record = run.finish(claim_results)
 # - **Against importance only (CLS-attention top-k): inconclusive, at the paper's size.** +0.0115 [-0.0077, 0.0306]
 #   retention, the paper's +0.0102 over VisionSelector; about 31 scene sets would decide it. Every lam < 1 explored
 #   (0.1, 0.5, 0.9) sits about a point above lam = 1; where in 0.1-0.9 makes no difference at this resolution.
-# - **Against pure diversity (k-center): a tie**, -0.0023 [-0.0269, 0.0224]; the paper's +8 points over DivPrune do
-#   not appear. Spatial downsampling (4 tokens per cell at 16 tokens) is the best arm at 16 tokens (0.802).
+# - **Against pure diversity (k-center): a tie or worse**, -0.0023 [-0.0269, 0.0224] (seeds 200-209: -0.033
+#   [-0.058, -0.008], a verdict that moved; see the README's Stability); the paper's +8 points over DivPrune do not
+#   appear. Spatial downsampling (4 tokens per cell at 16 tokens) is the best arm at 16 tokens (0.802).
 # - **Prefill (benchmark):** 16 tokens take 0.66 of the unpruned prefill on this CPU, selection included; IDPruner's
 #   selection costs under 1% of the prefill.
