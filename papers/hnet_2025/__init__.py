@@ -1,0 +1,1 @@
+"""Dynamic Chunking for End-to-End Hierarchical Sequence Modeling (catalog id 125)."""
