@@ -1,0 +1,1 @@
+"""DivPrune: Diversity-based Visual Token Pruning for Large Multimodal Models (catalog id 15)."""
