@@ -38,6 +38,24 @@ def pytest_configure(config):
     if _nbval(config):
         os.environ.setdefault("TOKEN_PAPERS_OUTPUT_DIR", tempfile.mkdtemp(prefix="token-papers-nbval-"))
         os.environ.setdefault("TOKEN_PAPERS_RERUN_CONTRACT", "1")
+        _kernels_over_unix_sockets()
+
+
+def _kernels_over_unix_sockets() -> None:
+    """nbval starts its kernels with jupyter_client's TCP manager, and under `pytest -n 2` two of them can be handed
+    the same port (`shared.runner.kernels`). nbval has no setting for the manager class; it looks the name up in its
+    own module when it starts a kernel, so that name is pointed at the project's Unix-socket manager."""
+    import jupyter_client.manager
+    import nbval.kernel
+
+    from shared.runner.kernels import IPCSyncKernelManager
+
+    current = getattr(nbval.kernel, "KernelManager", None)
+    if current is IPCSyncKernelManager:
+        return
+    if current is not jupyter_client.manager.KernelManager:
+        raise RuntimeError(f"nbval.kernel.KernelManager is {current!r}, not jupyter_client's: check the nbval upgrade")
+    nbval.kernel.KernelManager = IPCSyncKernelManager
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

@@ -74,6 +74,8 @@ def run(spec: dict, events: Events) -> dict:
     from papermill.engines import papermill_engines
     from papermill.exceptions import PapermillExecutionError
 
+    from shared.runner.kernels import IPCKernelManager
+
     papermill_engines.register("token-papers", make_engine(events))
     try:
         pm.execute_notebook(
@@ -88,6 +90,7 @@ def run(spec: dict, events: Events) -> dict:
             start_timeout=spec.get("start_timeout", 120),
             request_save_on_cell_execute=True,
             autosave_cell_every=30,
+            kernel_manager_class=IPCKernelManager,  # no TCP ports to race for with the kernels beside it
         )
     except PapermillExecutionError as e:
         # execution stops at the failing cell, so it is the last one that started; papermill's own `cell_index` counts
@@ -100,6 +103,9 @@ def run(spec: dict, events: Events) -> dict:
     except NoSuchKernel as e:
         return {"status": "missing-kernel", "message": f"no kernel named {e.name!r} is installed"}
     except Exception as e:  # anything else papermill raises is the runner's problem, not the notebook's
+        if isinstance(e, RuntimeError) and events.cell is None and "Kernel died" in str(e):
+            # nbclient's "Kernel died before replying to kernel_info": the kernel process exited while starting
+            return {"status": "kernel-died", "cell": None, "message": str(e)}
         return {"status": "error", "cell": events.cell, "ename": type(e).__name__, "evalue": str(e)}
     return {"status": "ok"}
 

@@ -9,6 +9,7 @@ SIGKILL after `TERM_GRACE_S`, and no wait for an orphan's zombie to be reaped (a
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -275,6 +276,23 @@ def _in_cell(cell: int | None) -> str:
     return f"in cell {cell}" if cell else "before the first cell (kernel start)"
 
 
+_LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")  # papermill's own log lines (see `shared.runner.child`)
+
+
+def kernel_last_words(log: Path, limit: int = 240) -> str:
+    """The last line a kernel wrote to stderr before it died at start (`ZMQError: Address already in use`, a bad
+    setting): the run log's last line that is neither papermill's logging nor a traceback frame. Empty if none."""
+    try:
+        lines = log.read_text(errors="replace").splitlines()
+    except OSError:
+        return ""
+    for line in reversed(lines):
+        text = line.strip()
+        if text and not _LOG_LINE.match(line) and not line.startswith((" ", "\t", "Traceback ")) and text != "^":
+            return text[:limit]
+    return ""
+
+
 def classify(job: Job, staging: Path, reason: str | None, cell: int | None, returncode: int, peak: int,
              limit: int) -> Outcome:  # fmt: skip
     """Turn how the child ended into one of `FAILURES`, with a message that says where and why."""
@@ -311,6 +329,8 @@ def classify(job: Job, staging: Path, reason: str | None, cell: int | None, retu
         return fail("cell-error", f"cell error {_in_cell(at)}: {detail}", at)
     if status == "kernel-died":
         hint = f"; memory had reached {peak / GiB:.2f} GiB of {limit / GiB:.2f}" if peak > 0.8 * limit else ""
+        if at is None and (said := kernel_last_words(staging / "run.log")):
+            hint += f"; its last words: {said}"
         return fail("kernel-died", f"kernel died {_in_cell(at)}{hint}", at)
     if status == "timeout":
         return fail("timeout", f"timeout {_in_cell(at)}: {result.get('message', '')}".rstrip(": "), at)

@@ -101,3 +101,14 @@ def test_run_refuses_a_limit_that_is_not_positive(flag, value, unit, capsys):
     assert main(["run", "any_2024", flag, value]) == 2
     err = capsys.readouterr().err
     assert err == f"papers run: error: {flag} must be a positive number of {unit}, got {float(value):g}\n"
+
+
+def test_a_kernel_that_dies_at_start_is_classified_with_its_last_words(tmp_path):
+    paper = tmp_path / "papers" / "a_2024"
+    paper.mkdir(parents=True)
+    (paper / "a_2024.ipynb").write_text(json.dumps(sandbox.notebook(["x = 1"], {"PROFILE": "default"})))
+    # the project's kernel launcher refuses a thread count that is not a positive integer, before it binds a socket
+    outcome = execute(job(threads=-1), tmp_path / "staging", papers_dir=tmp_path / "papers")
+    assert (outcome.status, outcome.failure, outcome.cell) == ("failed", "kernel-died", None), outcome
+    assert outcome.message.startswith("kernel died before the first cell (kernel start)"), outcome.message
+    assert "its last words: TOKEN_PAPERS_THREADS must be a positive integer, got '-1'" in outcome.message
