@@ -10,9 +10,11 @@ SIGKILL after `TERM_GRACE_S`, and no wait for an orphan's zombie to be reaped (a
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -22,6 +24,7 @@ import psutil
 
 from shared.paper import PAPERS_DIR
 from shared.runner.job import Job, Outcome
+from shared.runner.kernels import IPC_DIR_ENV
 
 POLL_S = 0.1  # how often the supervisor looks at the clock and the stop flag
 MEMORY_POLL_S = 0.25  # how often it sums the tree's resident memory
@@ -172,7 +175,7 @@ class EventReader(threading.Thread):
                     self.on_event(self.job, event)
 
 
-def child_env(job: Job, staging: Path, event_fd: int, slots: int) -> dict:
+def child_env(job: Job, staging: Path, event_fd: int, slots: int, ipc_dir: str = "") -> dict:
     env = dict(os.environ)
     # a run records results; only CI's notebook tests hold a re-execution to the committed record (shared.rerun)
     env.pop("TOKEN_PAPERS_RERUN_CONTRACT", None)
@@ -183,6 +186,8 @@ def child_env(job: Job, staging: Path, event_fd: int, slots: int) -> dict:
         TOKEN_PAPERS_EVENT_FD=str(event_fd),
         PYTHONUNBUFFERED="1",
     )
+    if ipc_dir:
+        env[IPC_DIR_ENV] = ipc_dir
     return env
 
 
@@ -207,13 +212,19 @@ def execute(job: Job, staging: Path, *, papers_dir: Path = PAPERS_DIR, on_event:
     (staging / "spec.json").write_text(json.dumps(spec, indent=1))
     limit = job.memory_bytes or default_memory_bytes(slots)
     read_fd, write_fd = os.pipe()
+    # the kernel's Unix sockets (shared.runner.kernels) live here, short enough for a socket path, and go with it
+    ipc_dir = tempfile.mkdtemp(prefix="tpk-run-")
     t0 = time.monotonic()
-    with open(staging / "run.log", "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "shared.runner.child", str(staging / "spec.json")],
-            cwd=paper_dir, env=child_env(job, staging, write_fd, slots), stdin=subprocess.DEVNULL, stdout=log,
-            stderr=subprocess.STDOUT, pass_fds=(write_fd,), start_new_session=True,
-        )  # fmt: skip
+    try:
+        with open(staging / "run.log", "wb") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "shared.runner.child", str(staging / "spec.json")],
+                cwd=paper_dir, env=child_env(job, staging, write_fd, slots, ipc_dir), stdin=subprocess.DEVNULL,
+                stdout=log, stderr=subprocess.STDOUT, pass_fds=(write_fd,), start_new_session=True,
+            )  # fmt: skip
+    except BaseException:
+        shutil.rmtree(ipc_dir, ignore_errors=True)
+        raise
     os.close(write_fd)
     reader = EventReader(read_fd, job, on_event)
     reader.start()
@@ -238,6 +249,7 @@ def execute(job: Job, staging: Path, *, papers_dir: Path = PAPERS_DIR, on_event:
     finally:
         with _running_lock:
             _running.discard(tree)
+        shutil.rmtree(ipc_dir, ignore_errors=True)
     # after a kill, the cell reached is known already: do not wait long for the end of the event pipe
     reader.join(timeout=1 if reason else 5)
     outcome = classify(job, staging, reason, reader.cell, proc.returncode, peak, limit)

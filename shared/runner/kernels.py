@@ -18,10 +18,14 @@ from jupyter_client.manager import AsyncKernelManager, KernelManager
 _MAX_PREFIX = 100
 
 
+IPC_DIR_ENV = "TOKEN_PAPERS_IPC_DIR"  # the runner's folder for a run's sockets, removed after the run whatever happened
+
+
 def ipc_prefix() -> str:
-    """A fresh absolute prefix for a kernel's five socket files (`<prefix>-1` .. `<prefix>-5`)."""
+    """A fresh absolute prefix for a kernel's five socket files (`<prefix>-1` .. `<prefix>-5`): in the runner's folder
+    for this run when it gave one (so a killed kernel's sockets go with the folder), else in the temporary folder."""
     name = f"tpk-{uuid.uuid4().hex[:16]}"
-    for base in (tempfile.gettempdir(), "/tmp"):
+    for base in filter(None, (os.environ.get(IPC_DIR_ENV), tempfile.gettempdir(), "/tmp")):
         prefix = os.path.join(base, name)
         if len(prefix.encode()) <= _MAX_PREFIX and os.path.isdir(base) and os.access(base, os.W_OK):
             return prefix

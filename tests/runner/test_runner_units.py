@@ -4,6 +4,8 @@ ETA, the words of staleness reasons and verdicts."""
 import io
 import json
 import re
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -107,8 +109,10 @@ def test_a_kernel_that_dies_at_start_is_classified_with_its_last_words(tmp_path)
     paper = tmp_path / "papers" / "a_2024"
     paper.mkdir(parents=True)
     (paper / "a_2024.ipynb").write_text(json.dumps(sandbox.notebook(["x = 1"], {"PROFILE": "default"})))
+    socket_dirs = set(Path(tempfile.gettempdir()).glob("tpk-run-*"))
     # the project's kernel launcher refuses a thread count that is not a positive integer, before it binds a socket
     outcome = execute(job(threads=-1), tmp_path / "staging", papers_dir=tmp_path / "papers")
+    assert set(Path(tempfile.gettempdir()).glob("tpk-run-*")) <= socket_dirs  # the run's socket folder is gone
     assert (outcome.status, outcome.failure, outcome.cell) == ("failed", "kernel-died", None), outcome
     assert outcome.message.startswith("kernel died before the first cell (kernel start)"), outcome.message
     assert "its last words: TOKEN_PAPERS_THREADS must be a positive integer, got '-1'" in outcome.message
