@@ -68,6 +68,7 @@ from papers.color_filter_2024 import method
 from papers.color_filter_2024.claims import CLAIMS
 from shared.claims import Measurement, evaluate_claims, preregister, verdict_table
 from shared.dataselect import train as T
+from shared.dataselect.plots import claim_intervals, loss_per_arm
 from shared.dataselect.pool import build_pool, make_task
 from shared.results import start_run
 
@@ -179,26 +180,9 @@ print(wide.round(4).to_string())
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-ax = axes[0]
-order = res.groupby("arm").loss.mean().sort_values().index
-for j, target in enumerate(TARGETS):
-    m = res[res.target == target].groupby("arm").loss.agg(["mean", "sem"]).reindex(order)
-    w = 0.8 / len(TARGETS)
-    ax.bar(np.arange(len(order)) + (j - (len(TARGETS) - 1) / 2) * w, m["mean"], w, yerr=m["sem"], label=target)
-ax.set(xticks=np.arange(len(order)), ylabel="held-out target loss (nats/token)", title="Loss per selection arm")
-ax.set_xticklabels(order, rotation=30, ha="right", fontsize=8)
-ax.set_ylim(res.loss.min() - 0.3, res.loss.max() + 0.1)
-ax.legend(fontsize=8)
-ax = axes[1]
-names = list(measurements)
-vals = [measurements[c] for c in names]
-ax.errorbar(np.arange(len(names)), [v.value for v in vals],
-            yerr=[[v.value - v.low for v in vals], [v.high - v.value for v in vals]], fmt="o")  # fmt: skip
-ax.axhline(0.98, ls="--", c="gray", lw=1, label="bar 0.98")
-ax.axhline(1.0, ls=":", c="gray", lw=1)
-ax.set(xticks=np.arange(len(names)), ylabel="loss ratio (geometric mean, 95% CI)", title="Claims: loss ratios")
-ax.set_xticklabels(names, rotation=30, ha="right", fontsize=8)
-ax.legend(fontsize=8)
+loss_per_arm(axes[0], res, TARGETS)
+claim_intervals(axes[1], measurements, bar=0.98, ylabel="loss ratio (geometric mean, 95% CI)",
+                title="Claims: loss ratios")  # fmt: skip
 fig.tight_layout()
 run.save_figure(fig, "color_filter")
 plt.show()

@@ -15,8 +15,9 @@ runs on top of it.
   `tau * k` candidates (what the authors' `scripts/select_index_np.py` does: `priors - conds`, top `len / tau`);
   `score="conditional"` ranks by the lowest conditional loss alone (the ablation without the prior);
 - `dsir_among`: the engine's DSIR restricted to the same candidates (its raw model fitted on them);
-- `run_group`: one group (target domain x seed): aux models, every arm selected, a target LM trained on each at the same
-  token budget and scored on the target's held-out split.
+- `run_group`: one group (target domain x seed): aux models, then the engine's `run_arms` (every arm selected, a target
+  LM trained on each at the same token budget, the auxiliary size where the arm says so, scored on the target's
+  held-out split).
 
 Deviations from the paper, on purpose: documents are ~64-word chunks of seven offline corpora (not C4 sequences of 512
 tokens) and the target is one of those domains (not Books or eight multiple-choice tasks); the auxiliary and target
@@ -197,17 +198,11 @@ def run_group(task, tokens, k: int, vocab: int, aux_kw: dict, ft_steps: int, ft_
     prior, cond = train_aux(task, tokens, vocab, seed, aux_kw, ft_steps, ft_lr)
     aux = {"target": task.target, "seed": seed, "prior": float(T.window_losses(prior, ev, ctx).mean()),
            "conditional": float(T.window_losses(cond, ev, ctx).mean()), "aux_s": time.perf_counter() - t}  # fmt: skip
-    small_kw = dict(target_kw, dim=aux_kw["dim"], layers=aux_kw["layers"], heads=aux_kw["heads"])
-    rows = []
-    for name, (sel, size) in arms(prior, cond, tokens, aux_kw["ctx"], tau_hi, tau_lo, buckets).items():
-        t = time.perf_counter()
-        idx = sel.select(task, k, seed)
-        select_s = time.perf_counter() - t
-        tr = T.stream(tokens, task.raw[idx], seed)
-        model = T.train_lm(tr, vocab, seed, **(target_kw if size == "large" else small_kw))
-        rows.append({"target": task.target, "seed": seed, "arm": name, "size": size,
-                     "target_share": task.target_share(idx), "loss": float(T.window_losses(model, ev, ctx).mean()),
-                     "docs": len(idx), "tokens": len(tr), "select_s": select_s})  # fmt: skip
+    small = {"dim": aux_kw["dim"], "layers": aux_kw["layers"], "heads": aux_kw["heads"]}
+    units = arms(prior, cond, tokens, aux_kw["ctx"], tau_hi, tau_lo, buckets)
+    rows = T.run_arms(task, tokens, {name: sel for name, (sel, _) in units.items()}, k, vocab, target_kw, seed,
+                      extra=lambda name, *_: {"size": units[name][1]},
+                      arm_kw={name: small for name, (_, size) in units.items() if size == "small"})  # fmt: skip
     return rows, aux
 
 

@@ -67,6 +67,7 @@ from shared.dataselect import selectors as S
 from shared.dataselect import train as T
 from shared.dataselect.bench import throughput
 from shared.dataselect.features import HashedNgrams, hashed_counts_reference
+from shared.dataselect.plots import centred_scatter, loss_per_arm
 from shared.dataselect.pool import build_pool, make_task
 from shared.results import start_run
 
@@ -185,26 +186,9 @@ print(res.pivot_table(index="arm", columns="target", values="target_share", aggf
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-ax = axes[0]
-xc = corr.kl_reduction - corr.groupby("group").kl_reduction.transform("mean")
-yc = corr.loss - corr.groupby("group").loss.transform("mean")
-for arm in corr.arm.unique():
-    m = corr.arm == arm
-    ax.scatter(xc[m], yc[m], label=arm, s=18)
-ax.set(xlabel="KL reduction, centred within group (nats)", ylabel="held-out target loss, centred within group",
-       title=f"KL reduction vs. target loss (r = {measurements['kl-reduction-tracks-loss'].value:.2f})")  # fmt: skip
-ax.legend(fontsize=8)
-ax = axes[1]
-order = res.groupby("arm").loss.mean().sort_values().index
-for j, target in enumerate(TARGETS):
-    m = res[res.target == target].groupby("arm").loss.agg(["mean", "sem"]).reindex(order)
-    w = 0.8 / len(TARGETS)
-    ax.bar(np.arange(len(order)) + (j - (len(TARGETS) - 1) / 2) * w, m["mean"], w, yerr=m["sem"], label=target)
-ax.set(xticks=np.arange(len(order)), ylabel="held-out target loss (nats/token)", title="Loss per selection arm")
-ax.set_xticklabels(order, rotation=30, ha="right", fontsize=8)
-lo = res.loss.min()
-ax.set_ylim(lo - 0.3, res.loss.max() + 0.1)
-ax.legend(fontsize=8)
+centred_scatter(axes[0], corr, "kl_reduction", "KL reduction, centred within group (nats)",
+                f"KL reduction vs. target loss (r = {measurements['kl-reduction-tracks-loss'].value:.2f})")  # fmt: skip
+loss_per_arm(axes[1], res, TARGETS)
 fig.tight_layout()
 run.save_figure(fig, "dsir")
 plt.show()

@@ -68,6 +68,7 @@ from shared.dataselect import metrics as M
 from shared.dataselect import selectors as S
 from shared.dataselect import train as T
 from shared.dataselect.bench import interleaved
+from shared.dataselect.plots import centred_scatter, loss_per_arm
 from shared.dataselect.pool import build_pool, make_task
 from shared.results import start_run
 
@@ -152,7 +153,7 @@ bench_raw = [check_task.pool.texts[i] for i in check_task.raw[np.random.default_
                                                                                                BENCH_DOCS, replace=False)]]  # fmt: skip
 bench_tgt = check_task.sample_texts()
 secs = interleaved({"zip": lambda r: C.ZipFit().select_texts(bench_raw, bench_tgt, K // 4),
-                    "dsir": lambda r: S.DSIR(BUCKETS).select_texts(bench_raw, bench_tgt, K // 4, r)}, BENCH_REPEATS)
+                    "dsir": lambda r: S.DSIR(BUCKETS).select_texts(bench_raw, bench_tgt, K // 4, r)}, BENCH_REPEATS)  # fmt: skip
 t_zip, t_dsir = secs["zip"], secs["dsir"]
 print(f"ZIP-FIT: {BENCH_DOCS / np.median(t_zip):,.0f} docs/s; DSIR: {BENCH_DOCS / np.median(t_dsir):,.0f} docs/s "
       f"({BENCH_DOCS} raw documents, {len(bench_tgt)} target documents, median of {BENCH_REPEATS})")  # fmt: skip
@@ -205,25 +206,9 @@ print(wide.round(4).to_string())
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-ax = axes[0]
-xc = corr.alignment - corr.groupby("group").alignment.transform("mean")
-yc = corr.loss - corr.groupby("group").loss.transform("mean")
-for arm in corr.arm.unique():
-    m = corr.arm == arm
-    ax.scatter(xc[m], yc[m], label=arm, s=18)
-ax.set(xlabel="alignment with held-out target, centred within group", ylabel="held-out target loss, centred within group",
-       title=f"Alignment vs. target loss (r = {measurements['alignment-tracks-loss'].value:.2f})")  # fmt: skip
-ax.legend(fontsize=8)
-ax = axes[1]
-order = res.groupby("arm").loss.mean().sort_values().index
-for j, target in enumerate(TARGETS):
-    m = res[res.target == target].groupby("arm").loss.agg(["mean", "sem"]).reindex(order)
-    w = 0.8 / len(TARGETS)
-    ax.bar(np.arange(len(order)) + (j - (len(TARGETS) - 1) / 2) * w, m["mean"], w, yerr=m["sem"], label=target)
-ax.set(xticks=np.arange(len(order)), ylabel="held-out target loss (nats/token)", title="Loss per selection arm")
-ax.set_xticklabels(order, rotation=30, ha="right", fontsize=8)
-ax.set_ylim(res.loss.min() - 0.3, res.loss.max() + 0.1)
-ax.legend(fontsize=8)
+centred_scatter(axes[0], corr, "alignment", "alignment with held-out target, centred within group",
+                f"Alignment vs. target loss (r = {measurements['alignment-tracks-loss'].value:.2f})")  # fmt: skip
+loss_per_arm(axes[1], res, TARGETS)
 fig.tight_layout()
 run.save_figure(fig, "zipfit")
 plt.show()

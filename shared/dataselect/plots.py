@@ -34,3 +34,22 @@ def centred_scatter(ax, df, x: str, xlabel: str, title: str, y: str = "loss", gr
     ax.set(xlabel=xlabel, ylabel=f"held-out target {y}, centred within group", title=title)
     ax.legend(fontsize=8)
     return ax
+
+
+def claim_intervals(ax, measurements: dict, bar: float, ylabel: str, title: str = "Claims", neutral: float | None = 1.0,
+                    rotation: int = 30):  # fmt: skip
+    """Each claim's value with its interval (`shared.claims.Measurement`: `value`, `low`, `high`), one point per claim
+    in the given order, the verdict bar dashed and the no-effect line (`neutral`, None for none) dotted."""
+    names = list(measurements)
+    vals = [measurements[c] for c in names]
+    if any(v.low is None or v.high is None for v in vals):
+        raise ValueError(f"every measurement needs an interval: {[c for c, v in zip(names, vals) if v.low is None]}")
+    ax.errorbar(np.arange(len(names)), [v.value for v in vals],
+                yerr=[[v.value - v.low for v in vals], [v.high - v.value for v in vals]], fmt="o")  # fmt: skip
+    ax.axhline(bar, ls="--", c="gray", lw=1, label=f"bar {bar:g}")
+    if neutral is not None:
+        ax.axhline(neutral, ls=":", c="gray", lw=1)
+    ax.set(xticks=np.arange(len(names)), ylabel=ylabel, title=title)
+    ax.set_xticklabels(names, rotation=rotation, ha="right", fontsize=8)
+    ax.legend(fontsize=8)
+    return ax

@@ -239,3 +239,26 @@ def test_selection_plots_draw_one_bar_per_arm_and_target_and_centre_within_group
     with pytest.raises(KeyError, match="lacks the columns"):
         loss_per_arm(a0, res.drop(columns="target"), ["a"])
     plt.close(fig)
+
+
+def test_claim_intervals_plot_one_point_per_claim_with_its_interval_and_refuses_a_bare_value():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from shared.claims import Measurement
+    from shared.dataselect.plots import claim_intervals
+
+    ms = {"c1": Measurement(0.9, 0.8, 1.05), "c2": Measurement(1.2, 1.1, 1.4)}
+    fig, ax = plt.subplots()
+    claim_intervals(ax, ms, bar=0.98, ylabel="ratio")
+    (line, caps, (bars,)) = ax.containers[0].lines
+    assert np.allclose(line.get_ydata(), [0.9, 1.2])
+    segments = bars.get_segments()
+    assert np.allclose([s[:, 1] for s in segments], [[0.8, 1.05], [1.1, 1.4]])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["c1", "c2"]
+    assert sorted(round(h.get_ydata()[0], 3) for h in ax.get_lines()[1:]) == [0.98, 1.0]  # bar and no-effect line
+    with pytest.raises(ValueError, match="needs an interval"):
+        claim_intervals(ax, {"c3": Measurement(1.0)}, bar=0.98, ylabel="ratio")
+    plt.close(fig)
