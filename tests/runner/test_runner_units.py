@@ -4,6 +4,7 @@ ETA, the words of staleness reasons and verdicts."""
 import io
 import json
 import re
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -105,14 +106,18 @@ def test_run_refuses_a_limit_that_is_not_positive(flag, value, unit, capsys):
     assert err == f"papers run: error: {flag} must be a positive number of {unit}, got {float(value):g}\n"
 
 
-def test_a_kernel_that_dies_at_start_is_classified_with_its_last_words(tmp_path):
+def test_a_kernel_that_dies_at_start_is_classified_with_its_last_words(tmp_path, monkeypatch):
     paper = tmp_path / "papers" / "a_2024"
     paper.mkdir(parents=True)
     (paper / "a_2024.ipynb").write_text(json.dumps(sandbox.notebook(["x = 1"], {"PROFILE": "default"})))
-    socket_dirs = set(Path(tempfile.gettempdir()).glob("tpk-run-*"))
-    # the project's kernel launcher refuses a thread count that is not a positive integer, before it binds a socket
-    outcome = execute(job(threads=-1), tmp_path / "staging", papers_dir=tmp_path / "papers")
-    assert set(Path(tempfile.gettempdir()).glob("tpk-run-*")) <= socket_dirs  # the run's socket folder is gone
+    temp = Path(tempfile.mkdtemp(prefix="tpk-test-"))  # this run's own temporary folder (short: sockets live there)
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    try:
+        # the project's kernel launcher refuses a thread count that is not a positive integer, before it binds
+        outcome = execute(job(threads=-1), tmp_path / "staging", papers_dir=tmp_path / "papers")
+        assert list(temp.iterdir()) == []  # the run's socket folder is gone
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
     assert (outcome.status, outcome.failure, outcome.cell) == ("failed", "kernel-died", None), outcome
     assert outcome.message.startswith("kernel died before the first cell (kernel start)"), outcome.message
     assert "its last words: TOKEN_PAPERS_THREADS must be a positive integer, got '-1'" in outcome.message
