@@ -34,7 +34,9 @@ def ipc_prefix() -> str:
 
 class _IPC:
     def __init__(self, **kwargs):
-        kwargs.setdefault("transport", "ipc")
+        if os.name != "nt":  # ZeroMQ has no ipc transport on Windows: TCP there, as jupyter_client does by default
+            kwargs.setdefault("transport", "ipc")
+        kwargs.setdefault("transport", "tcp")
         if kwargs["transport"] == "ipc":
             kwargs.setdefault("ip", ipc_prefix())
         super().__init__(**kwargs)
