@@ -231,18 +231,18 @@ record = run.finish(claim_results)
 
 # %% [markdown]
 # ## Discussion
-# From the recorded runs (full: 10 scene sets x 56 questions; default: 5 x 12, inconclusive by design).
+# From the recorded runs (full: 20 scene sets x 56 questions since the power redesign; default: 5 x 12, inconclusive
+# by design).
 #
-# - **Retention at 25% and 10%: not reproduced here.** IDPruner keeps 0.754 [0.684, 0.831] of the unpruned accuracy
-#   at 16 of 64 tokens and 0.654 [0.595, 0.718] at 6, against the paper's 95.18% and 86.40%, and no selector keeps
-#   much more than random selection (+0.008 at 16 tokens, +0.041 at 6). A 2 x 2 scene in 64 tokens has little of the
+# - **Retention at 25% and 10%: not reproduced here.** IDPruner keeps 0.777 [0.736, 0.820] of the unpruned accuracy
+#   at 16 of 64 tokens and 0.687 [0.643, 0.735] at 6, against the paper's 95.18% and 86.40%, and no selector keeps
+#   much more than random selection (-0.009 at 16 tokens, +0.023 at 6). A 2 x 2 scene in 64 tokens has little of the
 #   redundancy of a natural image in thousands of tokens: every question type needs every cell, and the 135M LM never
 #   saw pruned inputs.
-# - **Against importance only (CLS-attention top-k): inconclusive, at the paper's size.** +0.0115 [-0.0077, 0.0306]
-#   retention, the paper's +0.0102 over VisionSelector; about 31 scene sets would decide it. Every lam < 1 explored
-#   (0.1, 0.5, 0.9) sits about a point above lam = 1; where in 0.1-0.9 makes no difference at this resolution.
-# - **Against pure diversity (k-center): a tie or worse**, -0.0023 [-0.0269, 0.0224] (seeds 200-209: -0.033
-#   [-0.058, -0.008], a verdict that moved; see the README's Stability); the paper's +8 points over DivPrune do not
-#   appear. Spatial downsampling (4 tokens per cell at 16 tokens) is the best arm at 16 tokens (0.802).
+# - **Against importance only (CLS-attention top-k): inconclusive.** +0.0063 [-0.0059, 0.0185] retention; the
+#   paper's +0.0102 over VisionSelector and 0 both lie inside the interval. Lam 0.5 sits 0.006 above lam 1 in the mean
+#   over the judged budgets.
+# - **Against pure diversity (k-center): a tie or worse**, -0.0093 [-0.0307, 0.0121]; the paper's +8 points over
+#   DivPrune are excluded. Spatial downsampling (4 tokens per cell at 16 tokens) is the best arm at 16 and 6 tokens.
 # - **Prefill (benchmark):** 16 tokens take 0.66 of the unpruned prefill on this CPU, selection included; IDPruner's
 #   selection costs under 1% of the prefill.
