@@ -111,34 +111,16 @@ def min_pairwise_distance(x: torch.Tensor) -> float:
     return float(d.min())
 
 
-def t_mean(values, n_unit: str = "scene seeds", unit: str = "", level: float = 0.95):
-    """The mean over independent units (scene seeds) with a Student-t interval (n - 1 degrees of freedom); with five to
-    ten units a bootstrap's percentile interval is too narrow. One unit: no interval (the claim is then
-    inconclusive)."""
-    from scipy import stats
-
-    from shared.claims import Measurement
-
-    xs = np.asarray(values, dtype=float)
-    m = float(xs.mean())
-    if len(xs) < 2:
-        return Measurement(m, n=len(xs), unit=unit, n_unit=n_unit, interval="none (one unit)")
-    half = float(stats.t.ppf(0.5 + level / 2, len(xs) - 1) * xs.std(ddof=1) / np.sqrt(len(xs)))
-    if half == 0.0:  # identical units are not certainty: one step of the fourth significant digit
-        half = 10 ** (math.floor(math.log10(abs(m))) - 3) if m else 1e-4
-    return Measurement(m, m - half, m + half, n=len(xs), unit=unit, n_unit=n_unit,
-                       interval=f"Student t over {n_unit}, df={len(xs) - 1}")  # fmt: skip
-
-
 def t_geomean(ratios, n_unit: str = "scene seeds", unit: str = "", level: float = 0.95):
-    """The geometric mean of positive per-unit ratios with a Student-t interval on their logarithms, mapped back. A
-    ratio that is not positive or not finite gives NaN (the claim is then inconclusive)."""
+    """The geometric mean of positive per-unit ratios with a Student-t interval on their logarithms
+    (`shared.claims.Measurement.t_mean`), mapped back. A ratio that is not positive or not finite gives NaN (the claim
+    is then inconclusive)."""
     from shared.claims import Measurement
 
     rs = np.asarray(ratios, dtype=float)
     if not np.all(np.isfinite(rs)) or np.any(rs <= 0):
         return Measurement(float("nan"), n=len(rs), unit=unit, n_unit=n_unit, interval="none (a ratio <= 0 or NaN)")
-    lm = t_mean(np.log(rs), n_unit=n_unit, level=level)
+    lm = Measurement.t_mean(np.log(rs), n_unit=n_unit, level=level)
     if not lm.has_interval:
         return Measurement(float(np.exp(lm.value)), n=lm.n, unit=unit, n_unit=n_unit, interval=lm.interval)
     return Measurement(float(np.exp(lm.value)), float(np.exp(lm.low)), float(np.exp(lm.high)), n=lm.n, unit=unit,

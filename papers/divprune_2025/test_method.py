@@ -15,7 +15,6 @@ from papers.divprune_2025.method import (
     divprune_reference,
     min_pairwise_distance,
     t_geomean,
-    t_mean,
 )
 from shared.claims import Measurement
 from shared.vision.select import KCenter, TokenContext, n_keep_for
@@ -92,17 +91,20 @@ def test_min_pairwise_distance():
         min_pairwise_distance(x[:1])
 
 
-def test_t_mean_and_geomean():
-    m = t_mean([0.1, 0.2, 0.3, 0.2, 0.2])
-    assert m.value == pytest.approx(0.2) and m.low < 0.2 < m.high and m.n == 5
-    assert t_mean([0.5] * 5).low < 0.5 < t_mean([0.5] * 5).high
+def test_t_geomean():
+    # the shared Student t (`Measurement.t_mean`) on the log ratios, mapped back
+    rs = [1.8, 2.4, 2.1, 2.9, 2.2]
+    lm, g = Measurement.t_mean([math.log(r) for r in rs], n_unit="scene seeds"), t_geomean(rs)
+    assert [g.value, g.low, g.high] == pytest.approx([math.exp(lm.value), math.exp(lm.low), math.exp(lm.high)])
+    assert g.n_unit == "scene seeds" and g.interval.startswith("geometric mean; Student t over scene seeds, df=4")
     g = t_geomean([2.0, 2.0, 2.0, 2.0, 2.1])
     assert 2.0 < g.value < 2.1 and g.low > 1.9
     assert math.isnan(t_geomean([1.0, -1.0, 1, 1, 1]).value)
 
 
-def _checks(ok=True):
-    return {"vlm-above-blind": Measurement(0.2, 0.15, 0.25, n=5), "random-pruning-loses":
+def _checks(ok=True, questions=600):
+    return {"enough-questions": Measurement.exact(questions, unit="questions"),
+            "vlm-above-blind": Measurement(0.2, 0.15, 0.25, n=5), "random-pruning-loses":
             Measurement(0.1 if ok else 0.0, 0.05 if ok else -0.02, 0.15 if ok else 0.02, n=5)}  # fmt: skip
 
 
@@ -117,6 +119,9 @@ def test_accuracy_rules_can_fail():
     assert c.evaluate(zero, good, _checks())["verdict"] != "reproduced"
     # pruning that costs nothing: the setup cannot show the effect
     assert c.evaluate(good, good, _checks(ok=False))["verdict"] == "inconclusive"
+    # too few questions to decide (the default's 60): inconclusive whatever it measures
+    assert c.evaluate(bad, good, _checks(questions=60))["verdict"] == "inconclusive"
+    assert c.evaluate(good, good, _checks(questions=250))["verdict"] == "reproduced"
 
 
 def test_retention_and_diversity_rules_can_fail():

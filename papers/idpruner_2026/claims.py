@@ -9,14 +9,21 @@ kept by IDPruner (lam = 0.5, the paper's default, fixed here), CLS-attention top
 importance IDPruner uses), k-center (max-min diversity only: DivPrune's rule), random selection and plain spatial
 downsampling, at 16, 6 and 3 of 64 tokens (25%, 9.4%, 4.7%: the paper's 25% and 10% on Qwen2.5-VL, and LLaVA's 32 of
 576). Retention = pruned accuracy / unpruned accuracy of the same seed. Intervals: Student t over seeds (n - 1
-degrees of freedom; paired per seed for differences; on the log scale for the retention ratios). Lambdas 0.1 and 0.9
-and keep 50% are shown as exploration, never judged.
+degrees of freedom, `shared.claims.Measurement.t_mean`; paired per seed for differences; on the log scale for the
+retention ratios).
 
 Redesign after the first stability check (issue 15): the first pre-registration (commit 1125dc3) used a BCa bootstrap
 over the 5 seeds; the default's intervals ran narrow (retention at 6 tokens 0.593 [0.562, 0.638] from 12 questions
 per seed, where the per-seed spread implies about +-0.1) and 3 of 4 verdicts moved under seeds 200-204. A bootstrap
 over 5 units never sees more spread than those units show; the t interval is the statistic that fits 5-10 seeds.
 Claims, bars, arms, budgets and lambda are unchanged; the first design's full run was stopped before it recorded.
+
+Power redesign of `full` (issue 15, second stability check): `full` at 10 scene sets (560 questions per arm and
+budget) moved 2 of 4 verdicts under seeds 200-209 (beats-diversity inconclusive -> not reproduced, retention-10pct not
+reproduced -> inconclusive), both within one interval width of their bars. `full` now has 20 scene sets (1,120
+questions per arm and budget), paid for by dropping its exploration (keep 50%; lambdas 0.1 and 0.9), which cost as
+much LM time as the judged arms. Claims, bars, preconditions, arms, budgets and lambda are unchanged; the intervals
+now come from the shared `Measurement.t_mean` (the same Student t as the paper's former copy: identical values).
 
 Paper: arXiv:2602.13315v1 (abstract; Tab. 1, Qwen2.5-VL-7B-Instruct; Sec. 5.1 for lam = 0.5).
 """
@@ -53,7 +60,7 @@ PRUNING_HURTS = Precondition(
 # S seeds is about t(S-1) * 0.71 / sqrt(q * S); it first falls to 0.1 (the gap between the full and partial bars of
 # the retention claims, and a difference the comparisons should resolve) at q * S of about 250 questions per arm and
 # budget (t = 2.26 at 10 seeds). Fewer questions cannot decide: the default (5 seeds x 12 questions) records
-# inconclusive verdicts by design, as Zero-TPrune's does; `full` (10 x 56) decides. Added after the default's second
+# inconclusive verdicts by design, as Zero-TPrune's does; `full` (20 x 56 since the power redesign) decides. Added after the default's second
 # stability check, where at 12 questions per seed the above-blind precondition passed for one seed set and failed for
 # two, and one retention verdict moved with it.
 MIN_QUESTIONS = 250

@@ -15,7 +15,8 @@
 # the visual tokens that enter the LM, lam = 0.5); its importance is the encoder's CLS attention, as the paper's is
 # VisionSelector's learned score. Controls in the same run: CLS-attention top-k (importance only), k-center (max-min
 # diversity only), random selection and spatial downsampling, at 16, 6 and 3 of 64 tokens. The unit is a scene set
-# (seed). Exploration, not judged: other lambdas and keep 50%. Benchmark, not judged: prefill latency per keep ratio
+# (seed). Exploration, not judged: lambda 0.5 against lambda 1 (the paper's Tab. 7 grid is not swept: see the README).
+# Benchmark, not judged: prefill latency per keep ratio
 # as a ratio to the unpruned prefill, selection included.
 # **Not replicated, and why:** 7B MLLMs (Qwen2.5-VL, LLaVA-1.5, LLaVA-OV) and their eleven benchmarks, video, the
 # VisionSelector scorer (a trained module), the Hopkins-statistic Pareto analysis (Fig. 3), FlashAttention timings.
@@ -27,9 +28,9 @@ PROFILE = "default"  # the params/<profile>.yaml that overrides these values
 SEEDS = [100, 101, 102, 103, 104]  # scene-set seeds, the unit (held-out scenes; seed 0 was the pilot's table)
 N_SCENES = 3  # held-out scenes per seed, one question of each of the 4 types per scene
 KEEP_RATIOS = [0.25, 0.09375, 0.046875]  # judged: 16, 6 and 3 of 64 visual tokens
-EXTRA_RATIOS = []  # exploration only (keep 50% in `full`)
+EXTRA_RATIOS = []  # exploration only (keep 50%; none in either profile since the power redesign)
 LAMBDA = 0.5  # IDPruner's trade-off, the paper's default (Sec. 5.1), fixed before any run
-LAMBDA_SWEEP = []  # exploration only: other lambdas at KEEP_RATIOS (0.1 and 0.9 in `full`, the ends of Tab. 7)
+LAMBDA_SWEEP = []  # exploration only: other lambdas at KEEP_RATIOS (none since the power redesign)
 N_BLIND_TRAIN = 1000  # training scenes the blind answerer counts answers in
 BATCH = 32  # questions per LM forward pass
 BENCH_SCENES = 3  # requests per configuration in the prefill benchmark (batch 1)
@@ -37,6 +38,8 @@ BENCH_REPEATS = 5  # interleaved repeats of the prefill benchmark
 BENCH_UNITS = ["idpruner"]  # units the prefill benchmark times (besides the unpruned prefill)
 
 # %%
+from functools import partial
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -49,7 +52,6 @@ from papers.idpruner_2026.method import (
     evaluate_arms,
     idpruner_reference,
     lent_name,
-    t_mean,
     t_ratio,
 )
 from shared.claims import Measurement, evaluate_claims, preregister, verdict_table
@@ -60,6 +62,7 @@ from shared.vision import vlm_stage as st
 from shared.vision.vlm_hooks import context_for, make_unit, prefill_benchmark
 
 run = start_run("idpruner_2026", globals(), seeds=SEEDS)
+t_mean = partial(Measurement.t_mean, n_unit="seeds")  # the mean over seeds, Student t interval (n - 1 df)
 pd.options.display.float_format = "{:.4g}".format
 vit, lm, tok = st.load_models()
 vlm = st.load_trained(lm, tok)
@@ -172,8 +175,10 @@ verdict_table(claim_results)
 
 # %% [markdown]
 # ## Exploration: the trade-off weight (not judged)
-# Retention at the judged budgets for each lambda (lam = 1 is CLS-attention top-k; the paper's Tab. 7 sweeps 0.1 to
-# 0.9 and peaks at 0.5). Means over seeds; shown to see whether the weight matters here, never used to pick it.
+# Retention at the judged budgets for each lambda run (lam = 1 is CLS-attention top-k; the paper's Tab. 7 sweeps 0.1
+# to 0.9 and peaks at 0.5). Means over seeds; shown to see whether the weight matters here, never used to pick it.
+# Since the power redesign (issue 15) no profile sweeps other lambdas: their LM time went to more judged scene sets;
+# the earlier `full` sweep (0.1 and 0.9, 10 seeds) is in the README.
 
 # %%
 sweep = {LAMBDA: ret["idpruner"][high].mean(axis=0), 1.0: ret["cls_attention"][high].mean(axis=0)}
@@ -226,18 +231,18 @@ record = run.finish(claim_results)
 
 # %% [markdown]
 # ## Discussion
-# From the recorded runs (full: 10 scene sets x 56 questions; default: 5 x 12, inconclusive by design).
+# From the recorded runs (full: 20 scene sets x 56 questions since the power redesign; default: 5 x 12, inconclusive
+# by design).
 #
-# - **Retention at 25% and 10%: not reproduced here.** IDPruner keeps 0.754 [0.684, 0.831] of the unpruned accuracy
-#   at 16 of 64 tokens and 0.654 [0.595, 0.718] at 6, against the paper's 95.18% and 86.40%, and no selector keeps
-#   much more than random selection (+0.008 at 16 tokens, +0.041 at 6). A 2 x 2 scene in 64 tokens has little of the
+# - **Retention at 25% and 10%: not reproduced here.** IDPruner keeps 0.777 [0.736, 0.820] of the unpruned accuracy
+#   at 16 of 64 tokens and 0.687 [0.643, 0.735] at 6, against the paper's 95.18% and 86.40%, and no selector keeps
+#   much more than random selection (-0.009 at 16 tokens, +0.023 at 6). A 2 x 2 scene in 64 tokens has little of the
 #   redundancy of a natural image in thousands of tokens: every question type needs every cell, and the 135M LM never
 #   saw pruned inputs.
-# - **Against importance only (CLS-attention top-k): inconclusive, at the paper's size.** +0.0115 [-0.0077, 0.0306]
-#   retention, the paper's +0.0102 over VisionSelector; about 31 scene sets would decide it. Every lam < 1 explored
-#   (0.1, 0.5, 0.9) sits about a point above lam = 1; where in 0.1-0.9 makes no difference at this resolution.
-# - **Against pure diversity (k-center): a tie or worse**, -0.0023 [-0.0269, 0.0224] (seeds 200-209: -0.033
-#   [-0.058, -0.008], a verdict that moved; see the README's Stability); the paper's +8 points over DivPrune do not
-#   appear. Spatial downsampling (4 tokens per cell at 16 tokens) is the best arm at 16 tokens (0.802).
+# - **Against importance only (CLS-attention top-k): inconclusive.** +0.0063 [-0.0059, 0.0185] retention; the
+#   paper's +0.0102 over VisionSelector and 0 both lie inside the interval. Lam 0.5 sits 0.006 above lam 1 in the mean
+#   over the judged budgets.
+# - **Against pure diversity (k-center): a tie or worse**, -0.0093 [-0.0307, 0.0121]; the paper's +8 points over
+#   DivPrune are excluded. Spatial downsampling (4 tokens per cell at 16 tokens) is the best arm at 16 and 6 tokens.
 # - **Prefill (benchmark):** 16 tokens take 0.66 of the unpruned prefill on this CPU, selection included; IDPruner's
 #   selection costs under 1% of the prefill.

@@ -11,8 +11,9 @@ the tests hold the unit to.
 
 Also here: the blind answerer of the precondition per question (`blind_correct`, the rule of
 `shared.vision.scenes.majority_baseline` applied to each sampled question), the evaluation of one scene set under
-every arm (`evaluate_arms`), Student-t intervals over seeds (`t_mean`, `t_ratio`), and a context manager that lends `IDPruner` a registry name for the duration of the
-shared prefill benchmark (`shared.vision.vlm_hooks.prefill_benchmark` builds units by name).
+every arm (`evaluate_arms`), the geometric mean of per-seed ratios with a Student-t interval on the log scale
+(`t_ratio`, over `shared.claims.Measurement.t_mean`), and a context manager that lends `IDPruner` a registry name for
+the duration of the shared prefill benchmark (`shared.vision.vlm_hooks.prefill_benchmark` builds units by name).
 
 Deviations from the paper, on purpose:
 - Importance: the paper uses VisionSelector's learned scorer (a trained module with a differentiable top-k, its
@@ -169,32 +170,15 @@ def evaluate_arms(vlm, feats, attn, keys, items, arms: dict, ratios, batch: int 
     return out
 
 
-def t_mean(values, n_unit: str = "seeds", unit: str = "", level: float = 0.95):
-    """The mean over independent units with a Student-t interval (n - 1 degrees of freedom): with 5 to 10 seeds a
-    bootstrap over seeds runs narrow (it never sees more spread than the few units show). Identical units get one
-    step of the fourth significant digit as half-width, never zero width. One unit: no interval."""
-    from scipy import stats
-
-    from shared.claims import Measurement
-
-    xs = np.asarray(values, dtype=float)
-    m = float(xs.mean())
-    if len(xs) < 2:
-        return Measurement(m, n=len(xs), unit=unit, n_unit=n_unit, interval="none (one unit)")
-    half = float(stats.t.ppf(0.5 + level / 2, len(xs) - 1) * xs.std(ddof=1) / np.sqrt(len(xs)))
-    if half == 0:
-        half = 10 ** (np.floor(np.log10(abs(m))) - 3) if m else 1e-4
-    return Measurement(m, m - half, m + half, n=len(xs), unit=unit, n_unit=n_unit, interval="Student t")
-
-
 def t_ratio(numerator, denominator, n_unit: str = "seeds", unit: str = "", level: float = 0.95):
-    """The geometric mean of paired per-unit ratios with a Student-t interval on the log scale."""
+    """The geometric mean of paired per-unit ratios with a Student-t interval on the log scale
+    (`shared.claims.Measurement.t_mean` on the log ratios, mapped back)."""
     from shared.claims import Measurement
 
     num, den = np.asarray(numerator, dtype=float), np.asarray(denominator, dtype=float)
     if num.shape != den.shape or (num <= 0).any() or (den <= 0).any():
         raise ValueError("t_ratio needs paired positive values")
-    m = t_mean(np.log(num / den), n_unit=n_unit, level=level)
+    m = Measurement.t_mean(np.log(num / den), n_unit=n_unit, level=level)
     if not m.has_interval:
         return Measurement(float(np.exp(m.value)), n=m.n, unit=unit, n_unit=n_unit, interval=m.interval)
     return Measurement(float(np.exp(m.value)), float(np.exp(m.low)), float(np.exp(m.high)), n=m.n, unit=unit,

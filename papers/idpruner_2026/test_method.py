@@ -1,5 +1,6 @@
 """Tests of papers.idpruner_2026.method: IDPruner against the paper's Algorithm 1, its extremes, and the helpers."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -9,9 +10,9 @@ from papers.idpruner_2026.method import (
     blind_correct,
     idpruner_reference,
     lent_name,
-    t_mean,
     t_ratio,
 )
+from shared.claims import Measurement
 from shared.vision import SELECTORS, CLSAttention, KCenter, MMRSelect, TokenContext, build_selector
 from shared.vision.scenes import Question, Scene
 
@@ -119,23 +120,13 @@ def test_lent_name_restores_registry():
     assert SELECTORS == before
 
 
-def test_t_mean_known_answer_and_placebo():
-    # mean 2, sd 1, n 4: half-width t(0.975, 3) * 1 / 2 = 3.182 / 2
-    m = t_mean([1.0, 2.0, 3.0, 2.0 + 0.0])
-    assert abs(m.value - 2.0) < 1e-12 and abs((m.high - m.low) / 2 - 3.1824463 * (2 / 3) ** 0.5 / 2) < 1e-6
-    # a placebo difference (noise around 0) straddles 0, so a rule "whole interval >= 0" cannot say reproduced
-    g = torch.Generator().manual_seed(0)
-    noise = (torch.randn(10, generator=g) * 0.05).tolist()
-    d = t_mean(noise)
-    assert d.low < 0 < d.high
-    # identical units: never zero width
-    same = t_mean([0.5] * 5)
-    assert same.low < 0.5 < same.high
-
-
 def test_t_ratio_is_geometric_mean():
     r = t_ratio([2.0, 8.0], [1.0, 2.0])
     assert abs(r.value - (2.0 * 4.0) ** 0.5) < 1e-12 and r.low < r.value < r.high
+    # the interval is the shared Student t (`Measurement.t_mean`) on the log ratios, mapped back
+    num, den = np.array([0.5, 0.7, 0.6, 0.65, 0.55]), np.array([0.7, 0.72, 0.68, 0.75, 0.7])
+    lm, r = Measurement.t_mean(np.log(num / den), n_unit="seeds"), t_ratio(num, den)
+    assert np.allclose([r.value, r.low, r.high], np.exp([lm.value, lm.low, lm.high]), rtol=1e-12, atol=0)
     with pytest.raises(ValueError):
         t_ratio([0.0, 1.0], [1.0, 1.0])
 
@@ -144,7 +135,10 @@ def test_claims_can_fail():
     # every rule can say "not reproduced": a selector that loses to its baseline on every seed, and a retention far
     # below the bars, with the preconditions met and the control beaten
     from papers.idpruner_2026.claims import CLAIMS
-    from shared.claims import Measurement, rule_can_fail
+    from shared.claims import rule_can_fail
+
+    def t_mean(xs):
+        return Measurement.t_mean(xs, n_unit="seeds")
 
     checks = {"enough-questions": Measurement.exact(560), "above-blind": t_mean([0.3, 0.25, 0.28, 0.27, 0.3]),
               "random-pruning-hurts": t_mean([0.2, 0.25, 0.22, 0.24, 0.21])}  # fmt: skip
