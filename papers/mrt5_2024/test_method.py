@@ -112,6 +112,8 @@ def test_each_rule_can_fail_and_a_control_can_sink_the_claim():
     assert c.evaluate(low, checks=passing)["verdict"] == "not reproduced"
     assert c.evaluate(high, checks=passing)["verdict"] == "reproduced"
     assert c.evaluate(high, checks=dict(passing, **{"gate-deletes-most": 0.1}))["verdict"] == "inconclusive"
+    # a gate on a model that ignores its input learns a content-blind rule that transfers by construction
+    assert c.evaluate(high, checks=dict(passing, **{"model-reads-input": 0.02}))["verdict"] == "inconclusive"
 
 
 def test_fresh_gate_redraws_only_the_gate():
