@@ -13,6 +13,22 @@ Units: a *seed* initialises every model and draws every batch of every arm; arms
 initial weights). The skills graph is learned once, on separate graph seeds (`GRAPH_SEEDS`), never on the claim seeds.
 The quantity of claims 2-4 is the loss averaged over the skills (the continual pre-training objective: learn all
 skills), each skill's loss exact over every operand pair.
+
+Redesign for power (session 15, committed before the runs it judges). The first design (b795f35) judged claims 2-4 on
+the ratio of the *final* losses. Its verdicts did not hold: under other seeds 2 of 3 of the default's Skill-It verdicts
+moved (seeds 40-44), and at the full budget every arm but the curriculum nearly solves every skill, so the ratios were
+ratios of near-zero, seed-dominated losses (intervals [0.38, 1.57] and wider). Two changes, both named in the README
+before this design was run, neither chosen by looking at a result under it:
+- **The statistic** is the area under the validation-loss curve per step (`method.curve_area`: the loss averaged over
+  skills at each of Skill-It's five round boundaries, weighted by the steps each covers). It keeps what the paper's
+  algorithm is for (the quote: "efficiently learn multiple skills") and does not vanish once the skills are learned:
+  an arm that learns the same skills later has a larger area. A deviation: the paper reports accuracy and loss at the
+  end of training and loss curves; the area summarises the curve.
+- **Power**: the full runs 20 seeds (was 15), and the Skill-It claims need at least 20 seeds entering them
+  (`enough-seeds-skillit`). The default's 5 seeds are too few: the engine's own estimate from the committed default
+  record was about 53 seeds to clear the bar of `skillit-beats-random`, and its verdicts moved. So the default says
+  *inconclusive* on claims 2-4 by design and stays a pipeline check; `prerequisite-helps` (which held under other
+  seeds) is judged in both profiles as before.
 """
 
 import math
@@ -53,14 +69,23 @@ LEARNED = Precondition(
 SHUFFLED = Control(
     "shuffled-graph Skill-It",
     "Skill-It's update with the learned graph's off-diagonal entries moved to random places (same number of edges): "
-    "an online loss-driven mixture that does not know the order; margin = its loss averaged over skills minus "
-    "Skill-It's, paired per seed",
+    "an online loss-driven mixture that does not know the order; margin = its area under the loss curve (loss "
+    "averaged over skills) minus Skill-It's, paired per seed",
 )
 
-MEASURES = ("per seed: loss averaged over the 3 skills (each skill's answer-token cross-entropy over all 256 operand "
-            "pairs) of a model trained the same steps of the same batch size (so the same tokens) in every arm, all "
-            "arms from the same initialisation; geometric mean over seeds of the per-seed ratio, bootstrap over "
-            "seeds on the log scale; ")  # fmt: skip
+MIN_SEEDS_SKILLIT = 20  # the power precondition of claims 2-4 (docstring)
+ENOUGH_SEEDS = Precondition(
+    "enough-seeds-skillit",
+    f"at least {MIN_SEEDS_SKILLIT} claim seeds enter the claim (5 seeds gave Skill-It verdicts that moved under other "
+    "seeds; the engine estimated about 53 for the committed default's spread)",
+    AtLeast(MIN_SEEDS_SKILLIT),
+)
+
+MEASURES = ("per seed: the area under the validation-loss curve per step (the loss averaged over the 3 skills, each "
+            "skill's answer-token cross-entropy over all 256 operand pairs, at each of the 5 round boundaries, "
+            "weighted by the steps each covers) of a model trained the same steps of the same batch size (so the same "
+            "tokens) in every arm, all arms from the same initialisation; geometric mean over seeds of the per-seed "
+            "ratio, bootstrap over seeds on the log scale; ")  # fmt: skip
 
 CLAIMS = [
     Claim("prerequisite-helps",
@@ -83,37 +108,39 @@ CLAIMS = [
                           "other mixture minus after the prerequisite mixture, paired per seed"),
           preconditions=(HAS_EDGE,)),
     Claim("skillit-beats-random",
-          "Skill-It's online mixture reaches a lower loss over all skills than random sampling from the raw pool at "
-          "the same token budget (continual pre-training)",
+          "Skill-It's online mixture learns all skills faster than random sampling from the raw pool: a lower loss "
+          "over all skills along training (area under the loss curve) at the same token budget (continual "
+          "pre-training)",
           paper_value="36.5 accuracy points above random sampling (LEGO, continual pre-training)",
-          unit="loss averaged over skills, Skill-It / random (geometric mean over seeds)",
+          unit="area under the loss curve, Skill-It / random (geometric mean over seeds)",
           paper_ref="Abstract; Sec. 4.1 (continual pre-training, LEGO and addition)", paper_version=VERSION,
           paper_quote=QUOTE_SKILLIT,
           measures=MEASURES + "numerator: Skill-It (eta 0.1, 5 rounds, window 3, the learned graph); denominator: the "
                    "raw pool's mixture (skills in the authors' addition proportions 13:14:18); bar: 2% lower, "
                    "partially if lower at all",
           rule=AtMost(0.98, partial=1.0), fidelity="scaled-down", kind="noisy", tolerance=TOL, control=SHUFFLED,
-          preconditions=(HAS_EDGE, LEARNED)),
+          preconditions=(HAS_EDGE, LEARNED, ENOUGH_SEEDS)),
     Claim("skillit-beats-stratified",
-          "Skill-It's online mixture reaches a lower loss over all skills than skill-stratified sampling (uniform "
-          "over skills) at the same token budget",
+          "Skill-It's online mixture learns all skills faster than skill-stratified sampling (uniform over skills): "
+          "a lower loss over all skills along training (area under the loss curve) at the same token budget",
           paper_value="Skill-It outperforms skill-stratified sampling (the figure's numbers not read offline)",
-          unit="loss averaged over skills, Skill-It / stratified (geometric mean over seeds)",
+          unit="area under the loss curve, Skill-It / stratified (geometric mean over seeds)",
           paper_ref="Abstract; Sec. 4.1 (continual pre-training baselines)", paper_version=VERSION,
           paper_quote=QUOTE_ALGO,
           measures=MEASURES + "numerator: Skill-It; denominator: uniform over skills; bar: 2% lower, partially if "
                    "lower at all",
           rule=AtMost(0.98, partial=1.0), fidelity="scaled-down", kind="noisy", tolerance=TOL, control=SHUFFLED,
-          preconditions=(HAS_EDGE, LEARNED)),
+          preconditions=(HAS_EDGE, LEARNED, ENOUGH_SEEDS)),
     Claim("skillit-beats-curriculum",
-          "Skill-It's online mixture reaches a lower loss over all skills than a skill curriculum (the skills one "
-          "after another, prerequisites first) at the same token budget",
+          "Skill-It's online mixture learns all skills faster than a skill curriculum (the skills one after "
+          "another, prerequisites first): a lower loss over all skills along training (area under the loss curve) "
+          "at the same token budget",
           paper_value="Skill-It outperforms the curriculum baselines (the figure's numbers not read offline)",
-          unit="loss averaged over skills, Skill-It / curriculum (geometric mean over seeds)",
+          unit="area under the loss curve, Skill-It / curriculum (geometric mean over seeds)",
           paper_ref="Abstract; Sec. 4.1 (continual pre-training baselines)", paper_version=VERSION,
           paper_quote=QUOTE_ALGO,
           measures=MEASURES + "numerator: Skill-It; denominator: the skills in equal consecutive blocks in the learned "
                    "graph's order (prerequisites first); bar: 2% lower, partially if lower at all",
           rule=AtMost(0.98, partial=1.0), fidelity="scaled-down", kind="noisy", tolerance=TOL, control=SHUFFLED,
-          preconditions=(HAS_EDGE, LEARNED)),
+          preconditions=(HAS_EDGE, LEARNED, ENOUGH_SEEDS)),
 ]  # fmt: skip

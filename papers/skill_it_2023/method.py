@@ -232,6 +232,17 @@ def train_arm(task: Addition, arm: str, seed: int, steps: int, batch: int, lr: f
     return {"final": state["curve"][-1][1], "mixtures": np.array(state["mixtures"]), "curve": state["curve"]}
 
 
+def curve_area(curve) -> float:
+    """The area under the validation-loss curve per step: each evaluation's loss averaged over skills, weighted by the
+    steps since the evaluation before it (the first from step 0), over the total steps (a right Riemann sum). How fast
+    all skills are learned, not just where training ends; `curve` is `train_arm`'s `[(step, losses)]`."""
+    steps = np.array([s for s, _ in curve], dtype=np.float64)
+    if len(steps) == 0 or steps[0] <= 0 or np.any(np.diff(steps) <= 0):
+        raise ValueError(f"the curve needs increasing positive steps, got {steps.tolist()}")
+    losses = np.array([np.mean(ls) for _, ls in curve])
+    return float(np.sum(np.diff(steps, prepend=0.0) * losses) / steps[-1])
+
+
 def pair_run(task: Addition, target: int, helper: int | None, seed: int, steps: int, **kw) -> float:
     """Loss on skill `target` after `steps` steps on `target` alone (`helper` None) or on the half-and-half mixture of
     `helper` and `target` (so `target` gets half the data)."""

@@ -53,8 +53,9 @@ import pandas as pd
 
 from papers.skill_it_2023 import claims as C
 from papers.skill_it_2023 import method
-from papers.skill_it_2023.claims import CLAIMS
+from papers.skill_it_2023.claims import CLAIMS, ENOUGH_SEEDS
 from shared.claims import Measurement, evaluate_claims, preregister, verdict_table
+from shared.dataselect.plots import claim_intervals
 from shared.results import start_run
 
 run = start_run("skill_it_2023", globals(), seeds=SEEDS)
@@ -139,6 +140,7 @@ for seed in SEEDS:
     for name, a in arms.items():
         out = method.train_arm(task, seed=seed, steps=STEPS, eta=ETA, window=WINDOW, rounds=ROUNDS, **kw, **a)
         rows.append({"seed": seed, "arm": name, "mean": float(out["final"].mean()),
+                     "area": method.curve_area(out["curve"]),
                      **{s: float(v) for s, v in zip(SKILLS, out["final"])}})  # fmt: skip
         curves += [{"seed": seed, "arm": name, "step": st, "mean": float(ls.mean())} for st, ls in out["curve"]]
         if a["arm"] == "skillit":
@@ -147,31 +149,36 @@ for seed in SEEDS:
 res, pairs = pd.DataFrame(rows), pd.DataFrame(pair_rows)
 mixes, curves = pd.DataFrame(mix_rows), pd.DataFrame(curves)
 print(f"{len(SEEDS)} seeds x ({res.arm.nunique()} arms + 3 prerequisite runs) in {time.perf_counter() - t0:.0f} s")
-res.groupby("arm")[["mean", *SKILLS]].mean().sort_values("mean")
+res.groupby("arm")[["area", "mean", *SKILLS]].mean().sort_values("area")
 
 # %% [markdown]
 # ## Paper vs ours
-# Units: claim seeds, independent; arms paired within a seed. Ratios: geometric mean of per-seed ratios, bootstrap over
-# seeds on the log scale. Preconditions: the graph seeds found an edge (else there is no order to exploit), and the
-# stratified arm learns the skills beyond a uniform guess. Controls: the prerequisite claim must beat the mixture with
-# the non-prerequisite skill; the Skill-It claims must beat Skill-It with a shuffled graph.
+# Units: claim seeds, independent; arms paired within a seed. The Skill-It claims compare the area under the loss
+# curve per step (`method.curve_area`: how fast all skills are learned), the prerequisite claim the final loss on the
+# dependent skill. Ratios: geometric mean of per-seed ratios, bootstrap over seeds on the log scale. Preconditions: the
+# graph seeds found an edge (else there is no order to exploit), the stratified arm learns the skills beyond a uniform
+# guess, and the Skill-It claims get at least 20 seeds (`enough-seeds-skillit`; the default's 5 cannot decide them).
+# Controls: the prerequisite claim must beat the mixture with the non-prerequisite skill; the Skill-It claims must beat
+# Skill-It with a shuffled graph.
 
 # %%
 wide = res.pivot(index="seed", columns="arm", values="mean")
+area = res.pivot(index="seed", columns="arm", values="area")
 su = "seeds"
-sk = wide["Skill-It"]
+sk = area["Skill-It"]
 measurements = {
     "prerequisite-helps": Measurement.ratio(pairs["prerequisite"], pairs["alone"], n_unit=su),
-    "skillit-beats-random": Measurement.ratio(sk, wide["random (pool)"], n_unit=su),
-    "skillit-beats-stratified": Measurement.ratio(sk, wide["stratified"], n_unit=su),
-    "skillit-beats-curriculum": Measurement.ratio(sk, wide["curriculum"], n_unit=su),
+    "skillit-beats-random": Measurement.ratio(sk, area["random (pool)"], n_unit=su),
+    "skillit-beats-stratified": Measurement.ratio(sk, area["stratified"], n_unit=su),
+    "skillit-beats-curriculum": Measurement.ratio(sk, area["curriculum"], n_unit=su),
 }
-shuffled_margin = Measurement.paired_difference(wide["Skill-It (shuffled graph)"], sk, n_unit=su)
+shuffled_margin = Measurement.paired_difference(area["Skill-It (shuffled graph)"], sk, n_unit=su)
 controls = {"prerequisite-helps": Measurement.paired_difference(pairs["other"], pairs["prerequisite"], n_unit=su),
             "skillit-beats-random": shuffled_margin, "skillit-beats-stratified": shuffled_margin,
             "skillit-beats-curriculum": shuffled_margin}  # fmt: skip
 checks = {"graph-has-edge": Measurement.exact(float(gain[i_star, j_star]), n_unit="graph seeds"),
-          "skills-learned": Measurement.mean(wide["stratified"], n_unit=su)}  # fmt: skip
+          "skills-learned": Measurement.mean(wide["stratified"], n_unit=su),
+          ENOUGH_SEEDS.id: Measurement.exact(area.index.nunique(), n_unit=su)}  # fmt: skip
 claim_results = evaluate_claims(CLAIMS, measurements, controls=controls, checks=checks)
 print("preconditions: " + "; ".join(f"{k} {v}" for k, v in checks.items()))
 print("controls: " + "; ".join(f"{k} {v}" for k, v in controls.items()))
@@ -209,16 +216,8 @@ for k, s in enumerate(SKILLS):
 ax.set(xticks=np.arange(len(order_arms)), ylabel="final loss (nats)", title="Final loss per skill and arm")
 ax.set_xticklabels(order_arms, rotation=25, ha="right", fontsize=8)
 ax.legend(fontsize=8)
-ax = axes[2]
-names = list(measurements)
-vals = [measurements[c] for c in names]
-ax.errorbar(np.arange(len(names)), [v.value for v in vals],
-            yerr=[[v.value - v.low for v in vals], [v.high - v.value for v in vals]], fmt="o")  # fmt: skip
-ax.axhline(0.98, ls="--", c="gray", lw=1, label="bar 0.98")
-ax.axhline(1.0, ls=":", c="gray", lw=1)
-ax.set(xticks=np.arange(len(names)), ylabel="loss ratio (geometric mean, 95% CI)", title="Claims: loss ratios")
-ax.set_xticklabels(names, rotation=25, ha="right", fontsize=8)
-ax.legend(fontsize=8)
+claim_intervals(axes[2], measurements, bar=0.98, ylabel="ratio (geometric mean, 95% CI)",
+                title="Claims: ratios of final loss (prerequisite) and of area", rotation=25)  # fmt: skip
 fig.tight_layout()
 run.save_figure(fig, "skill_it")
 plt.show()

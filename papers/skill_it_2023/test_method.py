@@ -111,7 +111,8 @@ def test_rules_can_fail_and_preconditions_gate():
     worse = Measurement.ratio([1.1, 1.2, 1.15, 1.12, 1.18], [1.0] * 5, n_unit="seeds")
     better = Measurement.ratio([0.8, 0.82, 0.79, 0.81, 0.83], [1.0] * 5, n_unit="seeds")
     margin = Measurement.paired_difference([1.0] * 5, [0.8, 0.82, 0.79, 0.81, 0.83], n_unit="seeds")
-    ok = {"graph-has-edge": Measurement.exact(0.3), "skills-learned": Measurement.mean([0.5, 0.6, 0.55, 0.5, 0.6])}
+    ok = {"graph-has-edge": Measurement.exact(0.3), "skills-learned": Measurement.mean([0.5, 0.6, 0.55, 0.5, 0.6]),
+          "enough-seeds-skillit": Measurement.exact(20, n_unit="seeds")}  # fmt: skip
     for c in CLAIMS:
         checks = {p.id: ok[p.id] for p in c.preconditions}
         assert c.evaluate(worse, control=margin, checks=checks)["verdict"] == "not reproduced"
@@ -123,3 +124,21 @@ def test_rules_can_fail_and_preconditions_gate():
     assert c.evaluate(better, control=lost, checks=ok)["verdict"] == "not reproduced"  # the control does as well
     unlearned = dict(ok, **{"skills-learned": Measurement.mean([1.38, 1.39, 1.385, 1.386, 1.387])})
     assert c.evaluate(better, control=margin, checks=unlearned)["verdict"] == "inconclusive"
+    few = dict(ok, **{"enough-seeds-skillit": Measurement.exact(5, n_unit="seeds")})  # the default's 5 seeds
+    for cid in ("skillit-beats-random", "skillit-beats-stratified", "skillit-beats-curriculum"):
+        assert claim(cid).evaluate(worse, control=margin, checks=few)["verdict"] == "inconclusive"
+    assert claim("prerequisite-helps").evaluate(better, control=margin, checks=ok)["verdict"] == "reproduced"
+
+
+def test_curve_area_weights_each_evaluation_by_the_steps_it_covers():
+    flat = [(10, np.array([1.0, 1.0])), (20, np.array([1.0, 1.0]))]
+    assert method.curve_area(flat) == pytest.approx(1.0)
+    # a loss of 2 over the first 10 steps and 0 over the next 30: area 20 over 40 steps
+    assert method.curve_area([(10, np.array([2.0, 2.0])), (40, np.array([0.0, 0.0]))]) == pytest.approx(0.5)
+    # the same final loss, learned later: a larger area
+    early = [(50, np.array([0.2])), (100, np.array([0.1]))]
+    late = [(50, np.array([1.0])), (100, np.array([0.1]))]
+    assert method.curve_area(late) > method.curve_area(early)
+    for bad in ([], [(0, np.array([1.0]))], [(20, np.array([1.0])), (10, np.array([1.0]))]):
+        with pytest.raises(ValueError):
+            method.curve_area(bad)
