@@ -54,7 +54,7 @@ import pandas as pd
 import torch
 
 from papers.hnet_2025 import method
-from papers.hnet_2025.claims import CLAIMS
+from papers.hnet_2025.claims import CLAIMS, ENOUGH_SEEDS_CHUNKS
 from shared.claims import Measurement, evaluate_claims, preregister, verdict_table
 from shared.lm import hierarchy as H
 from shared.lm.bpe import train_bpe
@@ -175,7 +175,6 @@ for seed in SEEDS:
                   f"{'token' if arm == 'bpe' else 'chunk'} ({time.perf_counter() - t0:.1f} s; "
                   f"{time.perf_counter() - started:.0f} s in all)")
 res = pd.DataFrame(rows)
-wide = res.pivot_table(index=["domain", "seed"], columns="arm", values="bpb")
 print(res.groupby(["domain", "arm"])[["bpb", "bytes_per_unit", "macs_per_byte", "late_drop"]].mean())
 
 # %% [markdown]
@@ -202,6 +201,7 @@ checks = {
     "models-learned": Measurement.exact(float(worst)),
     "trained-to-plateau": Measurement.exact(float(res.late_drop.max())),
     "bpe-compute-at-least-hnet": Measurement.exact(compute_ratio),
+    ENOUGH_SEEDS_CHUNKS.id: Measurement.exact(len(SEEDS), n_unit="seeds"),
 }
 measurements = {
     "beats-bpe": method.t_mean(per_seed("en", "bpb", "bpe") - per_seed("en", "bpb", "hnet"), unit="bits per byte"),

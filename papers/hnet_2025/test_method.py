@@ -72,10 +72,10 @@ def test_domains_are_disjoint_and_parallel():
         method.domain_docs("dna", 10, 10)
 
 
-def _checks(compress=4.0, worst=0.7, compute=1.2, plateau=0.02):
+def _checks(compress=4.0, worst=0.7, compute=1.2, plateau=0.02, seeds=6):
     return {"hnet-compresses": Measurement(compress, compress - 0.2, compress + 0.2, n=5),
             "models-learned": Measurement.exact(worst), "bpe-compute-at-least-hnet": Measurement.exact(compute),
-            "trained-to-plateau": Measurement.exact(plateau)}
+            "trained-to-plateau": Measurement.exact(plateau), "enough-seeds-chunks": Measurement.exact(seeds)}
 
 
 def test_rules_can_fail_and_preconditions_make_inconclusive():
@@ -99,3 +99,7 @@ def test_rules_can_fail_and_preconditions_make_inconclusive():
     # boundaries at chance: lift about 1 is not reproduced
     r = by["chunks-align-with-words"].evaluate(Measurement(0.95, 0.9, 1.0, n=5), control=good_ctrl, checks=_checks())
     assert r["verdict"] == "not reproduced"
+    # the power precondition: 5 seeds cannot decide the lift, whatever it is
+    for lift in (Measurement(0.95, 0.9, 1.0, n=5), Measurement(3.0, 2.5, 3.5, n=5)):
+        r = by["chunks-align-with-words"].evaluate(lift, control=good_ctrl, checks=_checks(seeds=5))
+        assert r["verdict"] == "inconclusive"
