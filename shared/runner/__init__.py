@@ -9,3 +9,6 @@ How the pieces fit:
 - `dvcstages` writes each paper's `dvc.yaml` and records finished runs with `dvc commit`, serially;
 - `orchestrate` ties them together for `papers run`; `cli_*` are the subcommands.
 """
+
+# the folder, per run, that holds the Unix sockets of the run's kernels (`kernels`); the runner removes it afterwards
+IPC_DIR_ENV = "TOKEN_PAPERS_IPC_DIR"

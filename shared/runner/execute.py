@@ -23,8 +23,8 @@ from pathlib import Path
 import psutil
 
 from shared.paper import PAPERS_DIR
+from shared.runner import IPC_DIR_ENV
 from shared.runner.job import Job, Outcome
-from shared.runner.kernels import IPC_DIR_ENV
 
 POLL_S = 0.1  # how often the supervisor looks at the clock and the stop flag
 MEMORY_POLL_S = 0.25  # how often it sums the tree's resident memory

@@ -14,11 +14,10 @@ import uuid
 
 from jupyter_client.manager import AsyncKernelManager, KernelManager
 
+from shared.runner import IPC_DIR_ENV
+
 # a Unix socket path holds at most 107 bytes; the longest of ours is the prefix plus "-5"
 _MAX_PREFIX = 100
-
-
-IPC_DIR_ENV = "TOKEN_PAPERS_IPC_DIR"  # the runner's folder for a run's sockets, removed after the run whatever happened
 
 
 def ipc_prefix() -> str:
@@ -34,9 +33,8 @@ def ipc_prefix() -> str:
 
 class _IPC:
     def __init__(self, **kwargs):
-        if os.name != "nt":  # ZeroMQ has no ipc transport on Windows: TCP there, as jupyter_client does by default
-            kwargs.setdefault("transport", "ipc")
-        kwargs.setdefault("transport", "tcp")
+        # ZeroMQ has no ipc transport on Windows: TCP there, as jupyter_client does by default
+        kwargs.setdefault("transport", "tcp" if os.name == "nt" else "ipc")
         if kwargs["transport"] == "ipc":
             kwargs.setdefault("ip", ipc_prefix())
         super().__init__(**kwargs)
