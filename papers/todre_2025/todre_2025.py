@@ -175,6 +175,7 @@ controls = {
 }
 checks = {
     "enough-questions": Measurement.exact(N_SEEDS * N_SCENES * 4, unit="questions"),
+    "enough-seeds-diversity": Measurement.exact(N_SEEDS, unit="scene seeds"),
     "vlm-above-blind": t_mean(by_seed["all tokens"] - by_seed["blind"]),
     "random-pruning-loses": t_mean(by_seed["all tokens"] - by_seed[f"random {STAGE1_TOKENS}"]),
 }
