@@ -17,13 +17,20 @@ notebook on scene seeds 9001-9002 (to check that it runs and time it) are kept o
 Budgets: 64 visual tokens -> 16 / 6 / 4 kept (25%, 9.4%, 6.25%). The claims are judged at HIGH_BUDGETS = 6 and 4:
 6 of 64 is the <= 10% setting of the issue and of the paper's tightest LLaVA-1.5 budgets (64 of 576 = 11.1%), 4 is
 the paper's "only four vision tokens" (on LLaVA-1.5 that is 4 of 576, 0.7%: our 64-token VLM cannot go that low
-and still ask about four cells, so the count, not the share, is matched). 16 is shown in `full`, not judged.
+and still ask about four cells, so the count, not the share, is matched). 16 was shown in the first `full` (the
+pilot, see below), not judged.
 
 Power, from the binomial spread rather than from any run (as DivPrune's and IDPruner's replications on the same
 VLM): a paired per-question difference of exact answers has a standard deviation of at most about 0.7, so the t
 half-width over S seeds of N questions in all is about t(S-1) * 0.7 / sqrt(N); it falls to about 0.1 at N of about
 250. The default (5 seeds x 8 questions) therefore records the accuracy claims as inconclusive by design
-(`enough-questions`) and checks the pipeline; `full` (10 seeds x 40 questions = 400) decides.
+(`enough-questions`) and checks the pipeline; `full` decides.
+
+Power redesign of `full` (before the run it judges): the first `full` (10 seeds x 40 questions = 400; commit 1e710fc)
+and its rerun on scene seeds 1001-1010 recorded all four claims inconclusive (none moved), the comparisons at
++0.014..+0.026 with intervals reaching just below 0, and an engine estimate of about 16-18 seeds to decide. They are
+the pilot; `full` now runs 20 fresh scene seeds (2001-2020) x 36 questions = 720 per arm and budget, at the judged
+budgets only. Claims, bars, arms, judged budgets and preconditions are unchanged.
 """
 
 from shared.claims import AtLeast, Claim, Control, Precondition, Tolerance
