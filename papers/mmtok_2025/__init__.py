@@ -1,0 +1,1 @@
+"""MMTok: Multimodal Coverage Maximization for Efficient Inference of VLMs (catalog id 136)."""
