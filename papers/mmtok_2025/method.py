@@ -181,31 +181,6 @@ def grounding_hit(text: torch.Tensor, vis: torch.Tensor, cells, target_cells, ta
     return int(inside[top]), sum(inside) / len(inside)
 
 
-def majority_answers(train_scenes) -> tuple[dict, dict]:
-    """The blind answerer's tables: the most frequent answer to each question text, and to each question type, in
-    the training scenes (ties: the alphabetically first answer)."""
-    by_text: dict = {}
-    by_kind: dict = {}
-    for s in train_scenes:
-        for q in s.questions:
-            by_text.setdefault(q.text, {}).setdefault(q.answer, 0)
-            by_text[q.text][q.answer] += 1
-            by_kind.setdefault(q.kind, {}).setdefault(q.answer, 0)
-            by_kind[q.kind][q.answer] += 1
-
-    def top(c):
-        return max(sorted(c), key=c.get)
-
-    return {t: top(c) for t, c in by_text.items()}, {k: top(c) for k, c in by_kind.items()}
-
-
-def blind_correct(tables, items) -> list[bool]:
-    """Correctness of the blind answerer on `(row, question)` items (the question text's majority answer, else the
-    question type's)."""
-    by_text, by_kind = tables
-    return [q.answer == by_text.get(q.text, by_kind[q.kind]) for _, q in items]
-
-
 def t_geomean(ratios, n_unit: str = "scene seeds", unit: str = "", level: float = 0.95):
     """The geometric mean of positive per-unit ratios with a Student-t interval on their logarithms
     (`shared.claims.Measurement.t_mean`), mapped back; a ratio that is not positive gives NaN (inconclusive)."""

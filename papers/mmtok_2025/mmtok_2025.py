@@ -46,14 +46,12 @@ from papers.mmtok_2025.claims import CLAIMS, FOUR, HIGH_BUDGETS
 from papers.mmtok_2025.method import (
     Coverage,
     CoverageContext,
-    blind_correct,
     cell_of_token,
     coverage_matrix,
     coverage_value,
     greedy_fast,
     greedy_reference,
     grounding_hit,
-    majority_answers,
     prefill_times,
     t_geomean,
     text_embeddings,
@@ -62,6 +60,7 @@ from shared.claims import Measurement, evaluate_claims, preregister, verdict_tab
 from shared.results import start_run
 from shared.vision import scenes as S
 from shared.vision import vlm_stage as st
+from shared.vision.baselines import blind_correct
 from shared.vision.vlm_hooks import make_unit, prune_visual, text_to_image_attention
 
 run = start_run("mmtok_2025", globals(), seeds=[SEED])
@@ -116,7 +115,7 @@ print("VLM key matches; coverage greedy fast = reference (3 modes); greedy cover
 # `text-grounds` check runs on every "Is there ...?" question of the seed's scenes whose item is present.
 
 # %%
-tables = majority_answers(S.make_scenes("train", N_BLIND_TRAIN, 0, cfg))
+train_scenes = S.make_scenes("train", N_BLIND_TRAIN, 0, cfg)
 scene_seeds = [SEED * 1000 + 1 + i for i in range(N_SEEDS)]
 CELLS = cell_of_token(N_TOKENS, cfg.grid)
 
@@ -167,7 +166,7 @@ for s in scene_seeds:
         rows = torch.tensor([r for r, _ in chunk])
         t_attn.append(text_to_image_attention(vlm, vlm.project(feats[rows]), [q.text for _, q in chunk]))
     t_attn = torch.cat(t_attn)
-    ok = {("all tokens", N_TOKENS): st.evaluate(vlm, feats, items), ("blind", 0): blind_correct(tables, items)}
+    ok = {("all tokens", N_TOKENS): st.evaluate(vlm, feats, items), ("blind", 0): blind_correct(train_scenes, items)}
     for arm in ARMS:
         for k in BUDGETS:
             ok[(arm, k)] = evaluate_arm(unit_for(arm, s), k, feats, attn, keys, items, t_attn, texts)
@@ -238,6 +237,7 @@ controls = {
 }
 checks = {
     "enough-questions": Measurement.exact(N_SEEDS * N_SCENES * 4, unit="questions"),
+    "enough-seeds-retention": Measurement.exact(N_SEEDS, unit="scene seeds"),
     "vlm-above-blind": t_mean(by_seed["all tokens"] - by_seed["blind"]),
     "random-pruning-loses": t_mean(by_seed["all tokens"] - by_seed["acc random"]),
     "text-grounds": t_mean(by_seed["grounding hit"] - by_seed["grounding chance"]),
