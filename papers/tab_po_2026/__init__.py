@@ -1,0 +1,1 @@
+"""TAB-PO: Preference Optimization with a Token-Level Adaptive Barrier for Token-Critical Structured Generation (catalog id 37)."""
