@@ -194,6 +194,7 @@ def removed_share(units):
 
 
 checks = {
+    "enough-seeds-f1": Measurement.exact(len(SEEDS), unit="seeds"),
     "sft-middling": Measurement.mean(f1["base"].tolist(), n_unit=n_unit, bounds=(0.0, 1.0)),
     "dpo-moves-margin": Measurement.mean(pacc["dpo"].tolist(), n_unit=n_unit, bounds=(0.0, 1.0)),
     "dpo-squeezes-pre": Measurement.mean(dw["dpo"].tolist(), n_unit=n_unit),

@@ -242,7 +242,8 @@ def test_rules_can_say_not_reproduced_on_null_data():
                                          checks={"dpo-moves-margin": Measurement.mean([0.9] * 5, **seeds)})  # fmt: skip
     assert r["verdict"] == "not reproduced"
     # TAB-PO no better than SFT
-    pre = {"sft-middling": Measurement.mean([0.5, 0.6, 0.55, 0.52, 0.58], **seeds)}
+    pre = {"sft-middling": Measurement.mean([0.5, 0.6, 0.55, 0.52, 0.58], **seeds),
+           "enough-seeds-f1": Measurement.exact(30, unit="seeds")}
     null = Measurement.mean([-0.02, -0.03, -0.01, -0.04, -0.02], **seeds)
     r = _claim("beats-sft").evaluate(null, control=null, checks=pre)
     assert r["verdict"] == "not reproduced"
@@ -252,5 +253,9 @@ def test_rules_can_say_not_reproduced_on_null_data():
                                      checks=pre)  # fmt: skip
     assert r["verdict"] == "not reproduced"
     # a precondition failure gives inconclusive, never not reproduced
-    r = _claim("beats-sft").evaluate(gain, control=gain, checks={"sft-middling": Measurement.mean([0.99] * 5, **seeds)})
+    r = _claim("beats-sft").evaluate(gain, control=gain, checks={"sft-middling": Measurement.mean([0.99] * 5, **seeds),
+                                                                 "enough-seeds-f1": Measurement.exact(30)})  # fmt: skip
+    assert r["verdict"] == "inconclusive"
+    # too few seeds (the default's 7): inconclusive by design, whatever the data
+    r = _claim("beats-sft").evaluate(null, control=null, checks={**pre, "enough-seeds-f1": Measurement.exact(7)})
     assert r["verdict"] == "inconclusive"
