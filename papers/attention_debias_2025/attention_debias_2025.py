@@ -328,17 +328,17 @@ record = run.finish(claim_results)
 
 # %% [markdown]
 # ## Discussion
-# From the recorded `full` run (100 held-out scenes, 400 questions per arm and budget; the default's 10 scenes give the
-# same verdicts, its comparative claim inconclusive by design).
+# From the recorded `full` run (180 held-out scenes, 720 questions per arm and budget, after a power redesign; the
+# default's 10 scenes give the same verdicts, its comparative claim inconclusive by design).
 #
-# - **Recency trend: reproduced.** At FastV's layer the fitted trend gives the last visual token 6.69x [6.43, 6.96]
-#   the attention of the first; the encoder's CLS attention on the same scenes trends the other way (0.72), so it is
-#   the LM's recency, not the scenes' layout. Other layers show weaker trends (1.6-2.4 in most).
-# - **Empty-token sink: inconclusive, in effect absent.** 1.03 [0.94, 1.13] times the attention of a content token at
-#   that layer; the deeper layers' sink is positional (the first visual token takes 81% of the image's attention at
-#   layer 20), not the paper's padding sink.
-# - **Debiased vs raw attention pruning: +0.027 [-0.004, 0.058], inconclusive** (about 150 scenes would decide a gain
-#   of this size); raw attention pruning is no better than random here, and spatial downsampling is the best arm at 16
-#   tokens.
-# - **Target cell: no gain** (0.217 of the kept tokens in the asked cell for both, random 0.242): the early-layer
+# - **Recency trend: reproduced.** At FastV's layer the fitted trend gives the last visual token 6.55x [6.35, 6.76]
+#   the attention of the first; the encoder's CLS attention on the same scenes trends the other way (0.77), so it is
+#   the LM's recency, not the scenes' layout. Other layers show weaker trends (1.1-2.5 in most).
+# - **Empty-token sink: inconclusive, at most a few percent.** 1.07 [1.00, 1.14] times the attention of a content
+#   token at that layer; the deeper layers' sink is positional (the first visual token takes 81% of the image's
+#   attention at layer 20), not the paper's padding sink.
+# - **Debiased vs raw attention pruning: +0.021 [0.000, 0.042], inconclusive by its control**: raw attention pruning
+#   is no better than random here, and the debiased arm's margin over random (+0.013 [-0.008, 0.035]) is undecided;
+#   spatial downsampling is the best arm at 16 tokens.
+# - **Target cell: no gain** (0.227 of the kept tokens in the asked cell for both, random 0.252): the early-layer
 #   attention does not locate what the question asks about in this small VLM.
