@@ -283,6 +283,7 @@ controls = {
 }
 checks = {
     "enough-questions": Measurement.exact(len(items), unit="questions"),
+    "enough-scenes-debias": Measurement.exact(N_SCENES, unit="scenes"),
     "above-blind": t_mean(scene_acc("all tokens", N_TOKENS) - scene_acc("blind", 0)),
     "raw-pruning-hurts": t_mean(scene_acc("all tokens", N_TOKENS) - mean_budgets("raw")),
     "scenes-with-empty-tokens": Measurement.exact(int(has_both.sum()), unit="scenes"),
