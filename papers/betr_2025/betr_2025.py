@@ -179,6 +179,8 @@ controls = {"betr-beats-random": Measurement.paired_difference(wide["all data"],
 checks = {
     "oracle-beats-random": Measurement.paired_difference(wide["random"], wide["domain oracle"], n_unit=gu),
     "scores-find-target": Measurement.paired_difference(info["top_share"], info["base_share"], n_unit=gu),
+    **{name: Measurement.exact(len(SEEDS) * len(TARGETS), unit="groups")
+       for name in ("enough-groups-dsir", "enough-groups-classifier", "enough-groups-aggregation")},
 }
 claim_results = evaluate_claims(CLAIMS, measurements, controls=controls, checks=checks)
 print("preconditions: " + "; ".join(f"{k} {v}" for k, v in checks.items()))

@@ -121,7 +121,9 @@ def test_run_group_on_a_toy_pool():
     assert info["auc"] > 0.9
 
 
-OK = {"oracle-beats-random": Measurement(0.3, 0.2, 0.4, n=5), "scores-find-target": Measurement(0.5, 0.4, 0.6, n=5)}
+OK = {"oracle-beats-random": Measurement(0.3, 0.2, 0.4, n=5), "scores-find-target": Measurement(0.5, 0.4, 0.6, n=5),
+      **{k: Measurement.exact(200) for k in ("enough-groups-dsir", "enough-groups-classifier",
+                                               "enough-groups-aggregation")}}  # fmt: skip
 CTRL = Measurement(0.2, 0.1, 0.3, n=5)
 
 
@@ -138,6 +140,10 @@ def test_loss_rules_can_fail(cid):
     assert claim(cid).evaluate(better, control=ctrl, checks=OK)["verdict"] == "reproduced"
     failed = dict(OK, **{"oracle-beats-random": Measurement(-0.1, -0.2, -0.05, n=5)})
     assert claim(cid).evaluate(better, control=ctrl, checks=failed)["verdict"] == "inconclusive"
+    # the default's 5 groups: the near-bar claims are inconclusive by design
+    few = {k: (Measurement.exact(5) if k.startswith("enough-groups") else v) for k, v in OK.items()}
+    expect = "reproduced" if cid == "betr-beats-random" else "inconclusive"
+    assert claim(cid).evaluate(better, control=ctrl, checks=few)["verdict"] == expect
 
 
 def test_control_can_fail():
