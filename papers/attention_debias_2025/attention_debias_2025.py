@@ -58,6 +58,7 @@ from shared.claims import Measurement, evaluate_claims, preregister, verdict_tab
 from shared.results import start_run
 from shared.vision import scenes as S
 from shared.vision import vlm_stage as st
+from shared.vision.baselines import blind_correct
 from shared.vision.vlm_hooks import TextAttention, make_unit, prune_visual, text_to_image_attention
 
 run = start_run("attention_debias_2025", globals(), seeds=[SEED])
@@ -138,23 +139,6 @@ print(f"{len(calib_items)} calibration questions; trend a exp(b t): a = {TREND_A
 train_scenes = S.make_scenes("train", N_BLIND_TRAIN, 0, cfg)
 
 
-def blind_correct(items):
-    """The blind answerer on these items: the majority answer of each question text in the training scenes (the
-    type's majority for a text never seen)."""
-    counts, by_kind = {}, {}
-    for s in train_scenes:
-        for q in s.questions:
-            counts.setdefault(q.text, {}).setdefault(q.answer, 0)
-            counts[q.text][q.answer] += 1
-            by_kind.setdefault(q.kind, {}).setdefault(q.answer, 0)
-            by_kind[q.kind][q.answer] += 1
-
-    def top(c):
-        return max(sorted(c), key=c.get)
-
-    return [q.answer == top(counts.get(q.text) or by_kind[q.kind]) for _, q in items]
-
-
 test = S.make_scenes("heldout", N_SCENES, SEED, cfg)
 items = st.eval_questions(test, SEED)
 images = torch.stack([s.image for s in test])
@@ -188,7 +172,7 @@ def evaluate_arm(unit, k):
     return st.evaluate(vlm, feats, items, BATCH, select=select)
 
 
-ok = {("all tokens", N_TOKENS): st.evaluate(vlm, feats, items, BATCH), ("blind", 0): blind_correct(items)}
+ok = {("all tokens", N_TOKENS): st.evaluate(vlm, feats, items, BATCH), ("blind", 0): blind_correct(train_scenes, items)}
 for arm in ARMS:
     for k in BUDGETS:
         ok[(arm, k)] = evaluate_arm(units[arm], k)

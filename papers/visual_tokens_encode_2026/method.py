@@ -1,7 +1,7 @@
 """What is new in "What Do Visual Tokens Really Encode?" on the scene VLM: the sink / dead / alive classification of the
 input visual tokens, evaluation with a per-image subset of them removed at the LM input, the cell label of each
-token for the probes, and mid-layer injection (the text runs alone through the first decoder layers; the visual tokens
-enter the residual stream at layer L), a sliced fast path held to a masked reference.
+token for the probes, and the evaluation with the visual tokens injected at a middle layer (the text runs alone through
+the first decoder layers; `shared.vision.lm_layers.answer_logits_injected`, held to a masked reference there).
 
 The classification (fixed from the paper before any run; the paper clusters tokens by their statistics):
 - sink: a token whose DINOv2 feature norm exceeds `sink_ratio` x its image's median token norm (the high-norm
@@ -17,8 +17,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from shared.vision.lm_layers import additive_mask, n_layers
-from shared.vision.vlm import VLM, Batch
+from shared.vision.lm_layers import answer_logits_injected
+from shared.vision.vlm import VLM
 
 
 def content(vlm: VLM, feats: torch.Tensor) -> torch.Tensor:
@@ -101,79 +101,6 @@ def evaluate_kept(vlm: VLM, feats: torch.Tensor, items, keep: list[torch.Tensor]
         for j, c in zip(js, VLM.correct(vlm.answer_logits(b), b.targets)):
             ok[j] = c
     return ok
-
-
-def _check_layer(vlm: VLM, layer: int):
-    L = n_layers(vlm)
-    if not 0 <= layer <= L:
-        raise ValueError(f"layer must be in 0..{L} (0: the plain forward; {L}: the visual tokens never enter)")
-
-
-@torch.no_grad()
-def answer_logits_injected(vlm: VLM, batch: Batch, layer: int) -> list[torch.Tensor]:
-    """Mid-layer injection, the fast path: decoder layers `0..layer-1` run on the sequence without the visual tokens
-    (prefix and text at their own positions); at `layer` the visual tokens' input embeddings are inserted at their
-    positions and the rest of the decoder runs on the whole sequence. `layer` 0 is the plain forward; the LM's depth
-    never gives the visual tokens."""
-    _check_layer(vlm, layer)
-    model = vlm.lm.model
-    P, K = batch.visual
-    B, T = batch.embeds.shape[:2]
-    full_mask = additive_mask(batch.mask, batch.embeds.dtype)
-    cos_f, sin_f = model.rotary_emb(batch.embeds, position_ids=batch.positions)
-    text = torch.cat([torch.arange(P), torch.arange(P + K, T)])
-    h = batch.embeds[:, text]
-    pos, cos, sin = batch.positions[:, text], cos_f[:, text], sin_f[:, text]
-    mask = full_mask[:, :, text][:, :, :, text]
-    short = True
-    for i, block in enumerate(model.layers):
-        if i == layer:
-            full = batch.embeds.clone()
-            full[:, text] = h
-            h, pos, cos, sin, mask, short = full, batch.positions, cos_f, sin_f, full_mask, False
-        h = block(h, attention_mask=mask, position_ids=pos, position_embeddings=(cos, sin))
-    h = model.norm(h)
-    shift = K if short else 0
-    return [vlm.lm.lm_head(h[b, [i - shift for i in idx]]) for b, idx in enumerate(batch.predict_at)]
-
-
-@torch.no_grad()
-def answer_logits_injected_masked(vlm: VLM, batch: Batch, layer: int) -> list[torch.Tensor]:
-    """The plain reference of `answer_logits_injected`: the whole sequence runs through every layer; in layers before
-    `layer` no query attends to a visual key (a visual token sees only itself), and a forward pre-hook on layer
-    `layer` resets the visual positions' hidden states to their input embeddings."""
-    _check_layer(vlm, layer)
-    P, K = batch.visual
-    base = additive_mask(batch.mask, batch.embeds.dtype)
-    blocked = base.clone()
-    cols = torch.arange(P, P + K)
-    blocked[:, :, :, cols] = torch.finfo(base.dtype).min
-    blocked[:, :, cols, cols] = 0.0
-    vis_in = batch.embeds[:, P : P + K]
-    hooks = []
-    for i, block in enumerate(vlm.lm.model.layers):
-
-        def pre(module, args, kwargs, i=i):
-            kwargs["attention_mask"] = blocked if i < layer else base
-            if i == layer and layer > 0:
-                if args:
-                    h = args[0].clone()
-                    h[:, P : P + K] = vis_in
-                    args = (h,) + tuple(args[1:])
-                else:
-                    h = kwargs["hidden_states"].clone()
-                    h[:, P : P + K] = vis_in
-                    kwargs["hidden_states"] = h
-            return args, kwargs
-
-        hooks.append(block.register_forward_pre_hook(pre, with_kwargs=True))
-    try:
-        out = vlm.lm.model(inputs_embeds=batch.embeds, position_ids=batch.positions, attention_mask=batch.mask)
-    finally:
-        for hk in hooks:
-            hk.remove()
-    h = out.last_hidden_state
-    return [vlm.lm.lm_head(h[b, idx]) for b, idx in enumerate(batch.predict_at)]
 
 
 @torch.no_grad()

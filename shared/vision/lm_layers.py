@@ -1,7 +1,8 @@
-"""Visual tokens removed inside the language model: from a chosen decoder layer on, the VLM's LM runs without them.
+"""Visual tokens absent from part of the language model's decoder: removed from a chosen layer on, or injected there.
 
 Papers that prune in the LM's decoder rather than at its input (ToDRE's "information migration", FastV-style
-in-decoder pruning, skipping visual computation in the later layers) need the LM's forward split at a layer. Two
+in-decoder pruning, skipping visual computation in the later layers) need the LM's forward split at a layer; papers
+that give the visual tokens only from a middle layer on (mid-layer injection) need the mirror image. Removal has two
 implementations with the same answer logits:
 - `answer_logits_from_layer` (the fast path) runs the decoder layers by hand and, at `layer`, slices the removed
   visual positions out of the hidden states, the positions' rotary embeddings and the mask: the layers after it really
@@ -9,7 +10,10 @@ implementations with the same answer logits:
 - `answer_logits_masked` (the plain reference) keeps the whole sequence and only forbids every query of the layers
   from `layer` on to attend to the removed visual keys, with a forward pre-hook per layer.
 In a causal decoder the two are the same computation for the text tokens: after `layer` nothing reads the removed
-tokens' states, and the kept tokens never attend to them. `tests/vision/test_lm_layers.py` holds one to the other.
+tokens' states, and the kept tokens never attend to them. Injection likewise: `answer_logits_injected` runs the layers
+before `layer` on the sequence without the visual tokens and inserts their input embeddings there;
+`answer_logits_injected_masked` keeps the whole sequence, blocks attention to the visual keys before `layer` and resets
+the visual states to their input embeddings at `layer`. `tests/vision/test_lm_layers.py` holds each pair together.
 
 Only sequences assembled by `VLM.embed` (right padding, a `[B, T]` mask, the visual block at `batch.visual`) are taken.
 """
@@ -39,7 +43,7 @@ def additive_mask(mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
 def _check(vlm: VLM, batch: Batch, layer: int, keep: torch.Tensor | None) -> torch.Tensor:
     L = n_layers(vlm)
     if not 0 <= layer <= L:
-        raise ValueError(f"layer must be in 0..{L} (the LM has {L} decoder layers; {L} removes nothing), got {layer}")
+        raise ValueError(f"layer must be in 0..{L} (the LM has {L} decoder layers), got {layer}")
     P, K = batch.visual
     B = batch.embeds.shape[0]
     if keep is None:
@@ -94,29 +98,11 @@ def _sub_mask(mask: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     return torch.stack([mask[b, :, idx[b]][:, :, idx[b]] for b in range(mask.shape[0])])
 
 
-@torch.no_grad()
-def answer_logits_masked(vlm: VLM, batch: Batch, layer: int, keep: torch.Tensor | None = None) -> list[torch.Tensor]:
-    """The plain reference of `answer_logits_from_layer`: the whole sequence runs through every layer; the layers from
-    `layer` on get a mask in which no query attends to a removed visual token (a forward pre-hook per layer)."""
-    keep = _check(vlm, batch, layer, keep)
-    P, K = batch.visual
-    base = additive_mask(batch.mask, batch.embeds.dtype)
-    blocked = base.clone()
-    removed = torch.ones(keep.shape[0], K, dtype=torch.bool)
-    removed[torch.arange(keep.shape[0])[:, None], keep] = False
-    for b in range(base.shape[0]):
-        cols = P + removed[b].nonzero().flatten()
-        blocked[b, :, :, cols] = torch.finfo(base.dtype).min
-        blocked[b, :, cols, cols] = 0.0  # a removed token still sees itself: no row fully masked, no NaN to leak
-    hooks = []
-    for i, block in enumerate(vlm.lm.model.layers):
-        m = blocked if i >= layer else base
-
-        def pre(module, args, kwargs, m=m):
-            kwargs["attention_mask"] = m
-            return args, kwargs
-
-        hooks.append(block.register_forward_pre_hook(pre, with_kwargs=True))
+def _run_with_hooks(vlm: VLM, batch: Batch, pre_hook) -> list[torch.Tensor]:
+    """The model's own forward over the whole sequence with `pre_hook(i, args, kwargs) -> (args, kwargs)` before every
+    decoder layer `i`; the answer logits of each sequence."""
+    hooks = [block.register_forward_pre_hook(lambda m, a, k, i=i: pre_hook(i, a, k), with_kwargs=True)
+             for i, block in enumerate(vlm.lm.model.layers)]  # fmt: skip
     try:
         out = vlm.lm.model(inputs_embeds=batch.embeds, position_ids=batch.positions, attention_mask=batch.mask)
     finally:
@@ -124,3 +110,83 @@ def answer_logits_masked(vlm: VLM, batch: Batch, layer: int, keep: torch.Tensor 
             hk.remove()
     h = out.last_hidden_state
     return [vlm.lm.lm_head(h[b, idx]) for b, idx in enumerate(batch.predict_at)]
+
+
+def _blocked_mask(base: torch.Tensor, batch: Batch, keep: torch.Tensor) -> torch.Tensor:
+    """`base` with every query barred from the visual keys not in `keep`; a barred token still sees itself (no row
+    fully masked, so no NaN to leak through a zero weight)."""
+    P, K = batch.visual
+    blocked = base.clone()
+    removed = torch.ones(keep.shape[0], K, dtype=torch.bool)
+    removed[torch.arange(keep.shape[0])[:, None], keep] = False
+    for b in range(base.shape[0]):
+        cols = P + removed[b].nonzero().flatten()
+        blocked[b, :, :, cols] = torch.finfo(base.dtype).min
+        blocked[b, :, cols, cols] = 0.0
+    return blocked
+
+
+@torch.no_grad()
+def answer_logits_masked(vlm: VLM, batch: Batch, layer: int, keep: torch.Tensor | None = None) -> list[torch.Tensor]:
+    """The plain reference of `answer_logits_from_layer`: the whole sequence runs through every layer; the layers from
+    `layer` on get a mask in which no query attends to a removed visual token (a forward pre-hook per layer)."""
+    keep = _check(vlm, batch, layer, keep)
+    base = additive_mask(batch.mask, batch.embeds.dtype)
+    blocked = _blocked_mask(base, batch, keep)
+
+    def pre(i, args, kwargs):
+        kwargs["attention_mask"] = blocked if i >= layer else base
+        return args, kwargs
+
+    return _run_with_hooks(vlm, batch, pre)
+
+
+@torch.no_grad()
+def answer_logits_injected(vlm: VLM, batch: Batch, layer: int) -> list[torch.Tensor]:
+    """Mid-layer injection: decoder layers `0..layer-1` run on the sequence without the visual tokens (prefix and text
+    at their own positions); at `layer` the visual tokens' input embeddings enter at their positions and the rest of
+    the decoder runs on the whole sequence. `layer` 0 is the plain forward; the LM's depth never gives the tokens (the
+    same as `answer_logits_from_layer(vlm, batch, 0)`)."""
+    _check(vlm, batch, layer, None)
+    model = vlm.lm.model
+    B, K = batch.embeds.shape[0], batch.visual[1]
+    full_mask = additive_mask(batch.mask, batch.embeds.dtype)
+    cos_f, sin_f = model.rotary_emb(batch.embeds, position_ids=batch.positions)
+    idx = _kept_positions(batch, torch.zeros(B, 0, dtype=torch.long))
+    rows = torch.arange(B)[:, None]
+    h, pos, cos, sin = batch.embeds[rows, idx], batch.positions[rows, idx], cos_f[rows, idx], sin_f[rows, idx]
+    mask = _sub_mask(full_mask, idx)
+    for i, block in enumerate(model.layers):
+        if i == layer:
+            full = batch.embeds.clone()
+            full[rows, idx] = h
+            h, pos, cos, sin, mask = full, batch.positions, cos_f, sin_f, full_mask
+        h = block(h, attention_mask=mask, position_ids=pos, position_embeddings=(cos, sin))
+    h = model.norm(h)
+    shift = K if layer >= n_layers(vlm) else 0
+    return [vlm.lm.lm_head(h[b, [i - shift for i in idx]]) for b, idx in enumerate(batch.predict_at)]
+
+
+@torch.no_grad()
+def answer_logits_injected_masked(vlm: VLM, batch: Batch, layer: int) -> list[torch.Tensor]:
+    """The plain reference of `answer_logits_injected`: the whole sequence runs through every layer; in the layers
+    before `layer` no query attends to a visual key, and at `layer` the visual positions' hidden states are reset to
+    their input embeddings (forward pre-hooks)."""
+    _check(vlm, batch, layer, None)
+    P, K = batch.visual
+    base = additive_mask(batch.mask, batch.embeds.dtype)
+    blocked = _blocked_mask(base, batch, torch.zeros(base.shape[0], 0, dtype=torch.long))
+    vis_in = batch.embeds[:, P : P + K]
+
+    def pre(i, args, kwargs):
+        kwargs["attention_mask"] = blocked if i < layer else base
+        if i == layer and layer > 0:
+            h = (args[0] if args else kwargs["hidden_states"]).clone()
+            h[:, P : P + K] = vis_in
+            if args:
+                args = (h,) + tuple(args[1:])
+            else:
+                kwargs["hidden_states"] = h
+        return args, kwargs
+
+    return _run_with_hooks(vlm, batch, pre)

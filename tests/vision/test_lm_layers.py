@@ -1,12 +1,19 @@
-"""Visual tokens removed inside the LM (`shared.vision.lm_layers`): the sliced fast path equals the masked reference,
-removing nothing is the model's own forward, removing at layer 0 is the same as never giving the LM those tokens, and
-what is removed matters."""
+"""Visual tokens absent from part of the LM (`shared.vision.lm_layers`): for removal and for mid-layer injection the
+sliced fast path equals the masked reference; removing nothing (injecting at 0) is the model's own forward, removing at
+layer 0 (injecting at the depth) is never giving the LM those tokens, and the layer matters."""
 
 import pytest
 import torch
 
 from shared.vision import scenes as S
-from shared.vision.lm_layers import additive_mask, answer_logits_from_layer, answer_logits_masked, n_layers
+from shared.vision.lm_layers import (
+    additive_mask,
+    answer_logits_from_layer,
+    answer_logits_injected,
+    answer_logits_injected_masked,
+    answer_logits_masked,
+    n_layers,
+)
 from shared.vision.vlm import VLM, Projector
 
 
@@ -89,3 +96,29 @@ def test_bad_input_is_refused(parts):
         answer_logits_from_layer(vlm, batch, 3, torch.tensor([1, 2]))
     with pytest.raises(ValueError, match="\\[B, T\\]"):
         additive_mask(torch.ones(1, 1, 4, 4), torch.float32)
+
+
+@pytest.mark.parametrize("layer", [1, 7, 15, 29])
+def test_injection_fast_path_equals_the_masked_reference(parts, layer):
+    vlm, _, _, _, batch = parts
+    assert _close(answer_logits_injected(vlm, batch, layer), answer_logits_injected_masked(vlm, batch, layer))
+
+
+def test_injection_at_0_is_the_plain_forward_and_at_depth_never_gives_the_tokens(parts):
+    vlm, _, _, _, batch = parts
+    ref = vlm.answer_logits(batch)
+    assert _close(answer_logits_injected(vlm, batch, 0), ref)
+    assert _close(answer_logits_injected_masked(vlm, batch, 0), ref)
+    none = answer_logits_from_layer(vlm, batch, 0)
+    L = n_layers(vlm)
+    assert _close(answer_logits_injected(vlm, batch, L), none)
+    assert _close(answer_logits_injected_masked(vlm, batch, L), none)
+
+
+def test_injection_layer_matters(parts):
+    vlm, _, _, _, batch = parts
+    ref = vlm.answer_logits(batch)
+    mid = answer_logits_injected(vlm, batch, 15)
+    assert max(float((a - b).abs().max()) for a, b in zip(ref, mid)) > 1e-2
+    with pytest.raises(ValueError):
+        answer_logits_injected(vlm, batch, 31)
