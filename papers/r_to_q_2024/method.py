@@ -10,6 +10,10 @@ one +- 1 or 2) and continues *consistently* from the wrong value (each later ste
 running sum): the one erroneous token is the first divergence, the later ones are locally correct arithmetic. The
 labels come from the arithmetic, never from a model.
 
+The task itself (vocabulary, problems, SFT batches, decoding, the exact check) is the engine's shared verifiable task,
+`shared.align.arith`, which started here; this module keeps what only this paper needs: corrupted pairs, the
+per-token implicit rewards of held-out pairs, and the localisation scores.
+
 Deviations from the paper, on purpose:
 - a 2.1M-parameter tiny LM (`tiny-lm-small`) SFT'd here on a synthetic arithmetic task, instead of Pythia-2.8B / a
   7B model DPO'd on Reddit TL;DR and UltraFeedback: the task makes the erroneous token and the correct answer
@@ -20,82 +24,11 @@ Deviations from the paper, on purpose:
 - DPO pairs are synthetic corruptions of correct traces (the paper: human preference data).
 """
 
-import itertools
-from dataclasses import dataclass
-
 import torch
 
+from shared.align.arith import MAX_SUM, Vocab, prompt_ids, response_ids, running_sums
 from shared.align.batches import collate_preferences
 from shared.align.losses import implicit_rewards, shift_mask, token_logps
-from shared.lm.tasks import IGNORE
-
-MAX_SUM = 20  # " 0" ... " 20" are single tokens of the project BPE (checked by `Vocab.from_tokenizer`)
-
-
-@dataclass(frozen=True)
-class Vocab:
-    """Token ids of the task: the numbers 0..MAX_SUM, " +", " =", BOS and EOS."""
-
-    num: tuple[int, ...]
-    plus: int
-    eq: int
-    bos: int
-    eos: int
-    pad: int
-
-    @classmethod
-    def from_tokenizer(cls, tok) -> "Vocab":
-        nums = []
-        for n in range(MAX_SUM + 1):
-            ids = tok(f" {n}", add_special_tokens=False)["input_ids"]
-            if len(ids) != 1:
-                raise ValueError(f"' {n}' is {len(ids)} tokens: the task needs single-token numbers")
-            nums.append(ids[0])
-        (plus,), (eq,) = (tok(s, add_special_tokens=False)["input_ids"] for s in (" +", " ="))
-        return cls(tuple(nums), plus, eq, tok.bos_token_id, tok.eos_token_id, tok.pad_token_id or 0)
-
-
-def all_problems(k: int, max_term: int = 4) -> list[tuple[int, ...]]:
-    """Every problem of `k` terms in 0..max_term (the task's whole input space), in a fixed order."""
-    if k * max_term > MAX_SUM:
-        raise ValueError(f"{k} terms up to {max_term} can exceed {MAX_SUM}")
-    return list(itertools.product(range(max_term + 1), repeat=k))
-
-
-def split_problems(k: int, n_test: int, gen: torch.Generator, max_term: int = 4) -> tuple[list, list]:
-    """A seeded split of the input space: `n_test` held-out problems (never in a DPO pair) and the rest (the DPO
-    training pool)."""
-    space = all_problems(k, max_term)
-    order = torch.randperm(len(space), generator=gen).tolist()
-    return [space[i] for i in order[:n_test]], [space[i] for i in order[n_test:]]
-
-
-def make_problems(n: int, k: int, gen: torch.Generator, max_term: int = 4) -> list[tuple[int, ...]]:
-    """`n` random problems of `k` terms in 0..max_term (every running sum <= MAX_SUM): SFT's task stream."""
-    if k * max_term > MAX_SUM:
-        raise ValueError(f"{k} terms up to {max_term} can exceed {MAX_SUM}")
-    terms = torch.randint(0, max_term + 1, (n, k), generator=gen)
-    return [tuple(row) for row in terms.tolist()]
-
-
-def running_sums(terms) -> list[int]:
-    """The trace: s2, ..., sK (the sums after each addition)."""
-    out, s = [], terms[0]
-    for t in terms[1:]:
-        s += t
-        out.append(s)
-    return out
-
-
-def prompt_ids(terms, v: Vocab) -> list[int]:
-    ids = [v.bos, v.num[terms[0]]]
-    for t in terms[1:]:
-        ids += [v.plus, v.num[t]]
-    return ids + [v.eq]
-
-
-def response_ids(sums, v: Vocab) -> list[int]:
-    return [v.num[s] for s in sums] + [v.eos]
 
 
 def corrupt(terms, gen: torch.Generator, propagate: bool = True) -> tuple[list[int], int]:
@@ -123,21 +56,6 @@ def make_pairs(problems, v: Vocab, gen: torch.Generator, propagate: bool = True)
         pairs.append({"prompt_ids": prompt_ids(terms, v), "chosen_ids": response_ids(running_sums(terms), v),
                       "rejected_ids": response_ids(wrong, v), "error": j, "terms": terms})  # fmt: skip
     return pairs
-
-
-def sft_batch(problems, v: Vocab) -> dict:
-    """`{"input_ids", "targets"}` for the trainer: loss on the response tokens only (all rows have one length)."""
-    rows = [prompt_ids(p, v) + response_ids(running_sums(p), v) for p in problems]
-    n_prompt = len(prompt_ids(problems[0], v))
-    ids = torch.tensor(rows)
-    targets = ids[:, 1:].clone()
-    targets[:, : n_prompt - 1] = IGNORE
-    return {"input_ids": ids[:, :-1], "targets": targets}
-
-
-def sft_sampler(k: int, batch: int, v: Vocab):
-    """`batches(step, gen)` for the shared trainer: fresh problems each step (the task generator)."""
-    return lambda step, gen: sft_batch(make_problems(batch, k, gen), v)
 
 
 def dpo_sampler(pairs: list[dict], batch: int, pad: int):
@@ -191,29 +109,3 @@ def auroc_error(values: list[float], error: int) -> float:
     e = values[error]
     others = [x for i, x in enumerate(values) if i != error]
     return sum(1.0 if x > e else 0.5 if x == e else 0.0 for x in others) / len(others)
-
-
-@torch.no_grad()
-def decode(model, problems, v: Vocab, num_beams: int = 1, chunk: int = 128) -> list[list[int]]:
-    """Greedy (num_beams=1) or beam-search responses (HF `generate`, no sampling, length penalty 1): token ids up to
-    and including the first EOS. All prompts of one K have one length, so no padding is needed."""
-    k = len(problems[0])
-    outs = []
-    model.eval()
-    for s in range(0, len(problems), chunk):
-        ids = torch.tensor([prompt_ids(p, v) for p in problems[s : s + chunk]])
-        gen = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=k,
-                             do_sample=False, num_beams=num_beams, num_return_sequences=1, early_stopping=True,
-                             length_penalty=1.0, eos_token_id=v.eos, pad_token_id=v.pad)  # fmt: skip
-        for row in gen[:, ids.shape[1] :].tolist():
-            outs.append(row[: row.index(v.eos) + 1] if v.eos in row else row)
-    return outs
-
-
-def is_correct(terms, response: list[int], v: Vocab) -> bool:
-    return response == response_ids(running_sums(terms), v)
-
-
-def accuracy_vector(model, problems, v: Vocab, num_beams: int = 1) -> list[int]:
-    """1/0 per problem: the decoded response is the exact correct trace."""
-    return [int(is_correct(p, r, v)) for p, r in zip(problems, decode(model, problems, v, num_beams))]

@@ -46,6 +46,7 @@ import torch
 
 from papers.r_to_q_2024 import method
 from papers.r_to_q_2024.claims import CLAIMS, ENOUGH_SEEDS
+from shared.align import arith
 from shared.align.batches import collate_preferences, dpo_batch_loss
 from shared.align.loops import dpo_train
 from shared.claims import Measurement, evaluate_claims, preregister, verdict_table
@@ -69,13 +70,13 @@ preregister(CLAIMS)
 
 # %% tags=["nbval-check-output"]
 base, tok = load(MODEL)
-v = method.Vocab.from_tokenizer(tok)  # raises unless " 0" ... " 20" are single tokens
+v = arith.Vocab.from_tokenizer(tok)  # raises unless " 0" ... " 20" are single tokens
 g = torch.Generator().manual_seed(12345)
-probe = method.make_pairs(method.make_problems(64, K_TERMS, g), v, g)
+probe = method.make_pairs(arith.make_problems(64, K_TERMS, g), v, g)
 for p in probe:
     c, r, j = p["chosen_ids"], p["rejected_ids"], p["error"]
     assert c[:j] == r[:j] and c[j] != r[j] and len(c) == len(r) == K_TERMS
-    assert method.is_correct(p["terms"], c, v) and not method.is_correct(p["terms"], r, v)
+    assert arith.is_correct(p["terms"], c, v) and not arith.is_correct(p["terms"], r, v)
 with torch.no_grad():
     zero = method.pair_token_rewards(base, base, probe[:8], BETA, v.pad)
     assert all(x == 0.0 for row in zero["rejected"] for x in row)
@@ -101,20 +102,20 @@ for seed in SEEDS:
     policy, _ = load(MODEL)
     policy.requires_grad_(True)
     sft_cfg = TrainConfig(steps=SFT_STEPS, lr=SFT_LR, warmup=10, seed=seed, log_every=10**9, threads=THREADS)
-    train(policy, None, sft_cfg, batches=method.sft_sampler(K_TERMS, SFT_BATCH, v), log=None)
+    train(policy, None, sft_cfg, batches=arith.sft_sampler(K_TERMS, SFT_BATCH, v), log=None)
     ref = copy.deepcopy(policy).requires_grad_(False)
     gs = torch.Generator().manual_seed(10_000 + seed)
-    test, pool = method.split_problems(K_TERMS, N_TEST, gs)
+    test, pool = arith.split_problems(K_TERMS, N_TEST, gs)
     train_pairs = method.make_pairs(pool, v, gs)
     test_pairs = method.make_pairs(test, v, gs)
-    sft_greedy = method.accuracy_vector(ref, test, v, 1)
-    sft_beam = method.accuracy_vector(ref, test, v, NUM_BEAMS)
+    sft_greedy = arith.accuracy_vector(ref, test, v, 1)
+    sft_beam = arith.accuracy_vector(ref, test, v, NUM_BEAMS)
     dpo_cfg = TrainConfig(steps=DPO_STEPS, lr=DPO_LR, warmup=5, schedule="constant", weight_decay=0.0, seed=seed,
                           log_every=10**9, threads=THREADS)  # fmt: skip
     _, rows = dpo_train(policy, ref, method.dpo_sampler(train_pairs, DPO_BATCH, v.pad), dpo_cfg, beta=BETA)
     train_rows += [{"seed": seed, **r} for r in rows]
-    dpo_greedy = method.accuracy_vector(policy, test, v, 1)
-    dpo_beam = method.accuracy_vector(policy, test, v, NUM_BEAMS)
+    dpo_greedy = arith.accuracy_vector(policy, test, v, 1)
+    dpo_beam = arith.accuracy_vector(policy, test, v, NUM_BEAMS)
     rw = method.pair_token_rewards(policy, ref, test_pairs, BETA, v.pad)
     for i, p in enumerate(test_pairs):
         rej = rw["rejected"][i]

@@ -7,6 +7,7 @@ import torch
 
 from papers.r_to_q_2024 import method
 from papers.r_to_q_2024.claims import CLAIMS, MIN_SEEDS_SEARCH
+from shared.align import arith
 from shared.align.batches import collate_preferences, dpo_batch_loss
 from shared.claims import Measurement
 from shared.models import load
@@ -15,7 +16,7 @@ from shared.models import load
 @pytest.fixture(scope="module")
 def lm():
     model, tok = load("tiny-lm-small")
-    return model.requires_grad_(False), tok, method.Vocab.from_tokenizer(tok)
+    return model.requires_grad_(False), tok, arith.Vocab.from_tokenizer(tok)
 
 
 def test_trace_and_prompt(lm):
@@ -30,7 +31,7 @@ def test_trace_and_prompt(lm):
 @pytest.mark.parametrize("propagate", [True, False])
 def test_corrupt_one_error_step(propagate):
     g = torch.Generator().manual_seed(0)
-    for terms in method.make_problems(300, 5, g):
+    for terms in arith.make_problems(300, 5, g):
         sums = method.running_sums(terms)
         wrong, j = method.corrupt(terms, g, propagate)
         assert wrong[:j] == sums[:j] and wrong[j] != sums[j] and abs(wrong[j] - sums[j]) <= 2
@@ -43,14 +44,14 @@ def test_corrupt_one_error_step(propagate):
 
 def test_split_is_a_partition_and_seeded():
     g = torch.Generator().manual_seed(3)
-    test, pool = method.split_problems(5, 100, g)
+    test, pool = arith.split_problems(5, 100, g)
     assert len(test) == 100 and len(test) + len(pool) == 5**5 and not set(test) & set(pool)
-    assert method.split_problems(5, 100, torch.Generator().manual_seed(3))[0] == test
+    assert arith.split_problems(5, 100, torch.Generator().manual_seed(3))[0] == test
 
 
 def test_sft_batch_masks_the_prompt(lm):
     _, _, v = lm
-    b = method.sft_batch([(1, 2, 3, 4, 0)], v)
+    b = arith.sft_batch([(1, 2, 3, 4, 0)], v)
     kept = b["targets"][0][b["targets"][0] != -100].tolist()
     assert kept == method.response_ids([3, 6, 10, 10], v)
 
@@ -66,7 +67,7 @@ def test_argmin_hit_and_auroc():
 def test_token_rewards_match_engine_and_planted_error_is_found(lm):
     model, _, v = lm
     g = torch.Generator().manual_seed(1)
-    pairs = method.make_pairs(method.make_problems(6, 5, g), v, g)
+    pairs = method.make_pairs(arith.make_problems(6, 5, g), v, g)
     policy = copy.deepcopy(model)
     policy.lm_head.weight.data.add_(0.05 * torch.randn(policy.lm_head.weight.shape, generator=g))
     rw = method.pair_token_rewards(policy, model, pairs, 0.1, v.pad)
@@ -83,8 +84,8 @@ def test_token_rewards_match_engine_and_planted_error_is_found(lm):
 
 def test_decode_greedy_matches_manual_argmax(lm):
     model, _, v = lm
-    probs = method.make_problems(3, 5, torch.Generator().manual_seed(2))
-    out = method.decode(model, probs, v, num_beams=1)
+    probs = arith.make_problems(3, 5, torch.Generator().manual_seed(2))
+    out = arith.decode(model, probs, v, num_beams=1)
     ids = torch.tensor([method.prompt_ids(probs[0], v)])
     manual = []
     with torch.no_grad():
