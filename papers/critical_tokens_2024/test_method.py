@@ -170,7 +170,9 @@ def test_rules_can_say_not_reproduced(claim_id, null):
         m = Measurement.mean(null, n_unit="seeds", bounds=(-1.0, 1.0))
     ok = {"sft-middling": Measurement.mean([0.5] * 6, n_unit="seeds", bounds=(0.0, 1.0)),
           "oracle-flips": Measurement.mean([0.5] * 6, n_unit="seeds", bounds=(0.0, 1.0)),
-          "dpo-learns": Measurement.mean([0.9] * 6, n_unit="seeds", bounds=(0.0, 1.0))}  # fmt: skip
+          "dpo-learns": Measurement.mean([0.9] * 6, n_unit="seeds", bounds=(0.0, 1.0)),
+          "enough-seeds-cdpo-beats-dpo": Measurement.exact(200, n_unit="seeds"),
+          "enough-seeds-cdpo-improves-base": Measurement.exact(200, n_unit="seeds")}  # fmt: skip
     margin = Measurement.paired_difference([0.3] * 6, [0.1, 0.12, 0.09, 0.11, 0.1, 0.1], n_unit="seeds")
     out = claim.evaluate(m, control=margin, checks=ok)
     assert out["verdict"] == "not reproduced", out
@@ -183,3 +185,14 @@ def test_random_control_fails_a_placebo():
     margin = Measurement.paired_difference(hits, [h + 0.02 for h in hits], n_unit="seeds")  # random does better
     out = claim.evaluate(Measurement.mean(hits, n_unit="seeds", bounds=(0.0, 1.0)), control=margin, checks=ok)
     assert out["verdict"] == "not reproduced", out
+
+
+def test_power_preconditions_hold_the_cdpo_claims_at_inconclusive():
+    claim = next(c for c in CLAIMS if c.id == "cdpo-beats-dpo")
+    ok = {"sft-middling": Measurement.mean([0.5] * 16, n_unit="seeds", bounds=(0.0, 1.0)),
+          "dpo-learns": Measurement.mean([0.9] * 16, n_unit="seeds", bounds=(0.0, 1.0)),
+          "enough-seeds-cdpo-beats-dpo": Measurement.exact(16, n_unit="seeds")}  # fmt: skip
+    a = [0.40 + 0.01 * (i % 3) for i in range(16)]
+    m = Measurement.paired_difference([x + 0.05 for x in a], a, n_unit="seeds")
+    out = claim.evaluate(m, control=m, checks=ok)
+    assert out["verdict"] == "inconclusive", out
