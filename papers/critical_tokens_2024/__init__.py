@@ -1,0 +1,1 @@
+"""Critical Tokens Matter: Token-Level Contrastive Estimation Enhence LLM's Reasoning Capability (catalog id 69)."""
