@@ -35,6 +35,13 @@ Preconditions (positive controls): the base is middling (mean greedy accuracy ov
 and RL raised it (the RL - base greedy accuracy difference, paired per seed, at least 0.02 with its whole interval: a
 gap that the recovery ratios can divide by).
 
+Divergences are between the policies at GRPO's sampling temperature (logits / 0.7: the policies GRPO sampled from
+and optimised; greedy decisions do not depend on it). This was fixed after the first default record (commit 7824dfe,
+one seed, inconclusive by construction) and before any run that can judge: that record measured at temperature 1,
+where the RL model's entropy had risen at every response position (1.1-1.5 -> 1.5-2.2 nats), a dense change of scale
+that the temperature-scaled policy does not have. The bars, controls and preconditions are unchanged; the
+temperature-1 concentration is still reported (not judged).
+
 Tolerance: every value comes from SFT + GRPO trained in the notebook (chaotic in the last bit across CPUs): one width
 of the committed interval (interval=1.0), plus 0.01 absolute for last-digit drift of a share.
 """
@@ -63,7 +70,8 @@ CLAIMS = [
                       "fraction of token distributions exhibiting meaningful divergence between the base and RL "
                       "policies.",
           measures="per seed, the smallest share of (held-out prompt, response position) cells along the RL policy's "
-                   "greedy responses whose KL(base || RL) sums to 80% of the total; BCa bootstrap over seeds; control "
+                   "greedy responses whose KL(base || RL) (both at GRPO's sampling temperature) sums to 80% of the "
+                   "total; BCa bootstrap over seeds; control "
                    "margin: the weight-noise placebo's share (matched mean KL) minus RL's, paired per seed",
           rule=AtMost(0.2, partial=0.4), fidelity="analogue", tolerance=TOL,
           control=Control("noise-placebo", "a weight-noise perturbation of the base with the same mean KL "

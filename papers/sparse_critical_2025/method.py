@@ -12,7 +12,11 @@ Deviations from the paper, on purpose:
   of Qwen2.5-32B / Qwen2.5-Math models RL'd with DAPO and SimpleRL on math (AIME 2024/25): the task's reward is exact
   and the whole pipeline trains in seconds, so the seed (one SFT + one GRPO run) is the unit;
 - divergence is KL(base || RL) per position (the engine's measure), not the paper's Jensen-Shannon divergence (JS is
-  computed too and reported, not judged);
+  computed too and reported, not judged), between the policies at GRPO's sampling temperature (0.7): GRPO samples
+  from and optimises softmax(logits / 0.7), and at temperature 1 the RL model's entropy rises at every position (seed
+  1 of the first default record: 1.1-1.5 -> 1.5-2.2 nats), a dense change of scale that greedy decoding never sees.
+  The temperature-1 concentration is reported, not judged (a change made after the first default record, before any
+  run with 5 or more seeds: see the README);
 - responses are 5 tokens (4 running sums and EOS), so "a small fraction of positions" has a granularity of one
   decision in five per response; the sparsity statistic pools (prompt, position) cells over held-out prompts;
 - cross-sampling is greedy (argmax of the chosen policy at each step) and online: at each step both policies score
@@ -50,12 +54,28 @@ def js_divergence(lp: torch.Tensor, lq: torch.Tensor) -> torch.Tensor:
     return 0.5 * (lp.exp() * (lp - m)).sum(-1) + 0.5 * (lq.exp() * (lq - m)).sum(-1)
 
 
+class Tempered:
+    """A causal LM whose logits are divided by `temperature`: the policy that sampling at that temperature draws from
+    (and that GRPO at that temperature optimises). Greedy decisions are unchanged."""
+
+    def __init__(self, model, temperature: float):
+        self.model, self.temperature = model, temperature
+
+    def __call__(self, **kwargs):
+        out = self.model(**kwargs)
+        out.logits = out.logits / self.temperature
+        return out
+
+
 @torch.no_grad()
-def response_divergence(base, rl, problems, responses, v: arith.Vocab) -> dict:
+def response_divergence(base, rl, problems, responses, v: arith.Vocab, temperature: float = 1.0) -> dict:
     """Per response position (the K next-token decisions of each response): KL(base || RL) and the entropies of both
-    (the engine's `per_position_divergence`), JS, each `[N, K]`, and the response `mask` `[N, K]`."""
+    (the engine's `per_position_divergence`), JS, each `[N, K]`, and the response `mask` `[N, K]`; both policies at
+    `temperature` (their logits divided by it)."""
     ids, mask, p = sequences(problems, responses, v)
     k = mask.shape[1]
+    if temperature != 1.0:
+        base, rl = Tempered(base, temperature), Tempered(rl, temperature)
     d = per_position_divergence(base, rl, ids)
     cols = slice(p - 1, p - 1 + k)  # column t predicts token t + 1: the response tokens are p .. p + k - 1
     js = js_divergence(next_token_logprobs(base, ids)[:, cols], next_token_logprobs(rl, ids)[:, cols])
@@ -77,11 +97,12 @@ def concentration(values, share: float = 0.8) -> float:
 
 @torch.no_grad()
 def cross_decode(base, rl, problems, v: arith.Vocab, drive: str = "base", tau: float = math.inf,
-                 swap_prob: float = 0.0, gen: torch.Generator | None = None) -> dict:  # fmt: skip
+                 swap_prob: float = 0.0, gen: torch.Generator | None = None, temperature: float = 1.0) -> dict:  # fmt: skip
     """Greedy decoding by one policy (`drive`: "base" or "rl") that takes the *other* policy's argmax token at the
     positions where KL(base || RL) on the current prefix exceeds `tau` (targeted), or, with `swap_prob` > 0, at
     positions drawn independently with that probability from `gen` (the random control). `tau=inf, swap_prob=0` is
-    the driving policy's own greedy decoding.
+    the driving policy's own greedy decoding. The KL is between the two policies at `temperature` (the tokens are
+    argmaxes, which it does not change).
 
     Returns:
         dict: `responses` (ids up to and including the first EOS), per-position `scores` (KL(base || RL) at each
@@ -99,8 +120,8 @@ def cross_decode(base, rl, problems, v: arith.Vocab, drive: str = "base", tau: f
     alive = torch.ones(n, dtype=torch.bool)
     toks, scores, swapped, changed, masks = [], [], [], [], []
     for step in range(k):
-        lb = torch.log_softmax(ob.logits[:, -1].float(), dim=-1)
-        lr = torch.log_softmax(orl.logits[:, -1].float(), dim=-1)
+        lb = torch.log_softmax(ob.logits[:, -1].float() / temperature, dim=-1)
+        lr = torch.log_softmax(orl.logits[:, -1].float() / temperature, dim=-1)
         kl = (lb.exp() * (lb - lr)).sum(-1)
         own, other = (lb, lr) if drive == "base" else (lr, lb)
         if swap_prob > 0.0:
@@ -160,25 +181,26 @@ def noisy_copy(model, scale: float, seed: int):
     return out
 
 
-def mean_kl(base, other, problems, v: arith.Vocab) -> float:
-    """Mean KL(base || other) per position along `other`'s own greedy responses."""
+def mean_kl(base, other, problems, v: arith.Vocab, temperature: float = 1.0) -> float:
+    """Mean KL(base || other) per position (both at `temperature`) along `other`'s own greedy responses."""
     responses = arith.decode(other, problems, v)
-    d = response_divergence(base, other, problems, responses, v)
+    d = response_divergence(base, other, problems, responses, v, temperature)
     return float((d["kl"] * d["mask"]).sum() / d["mask"].sum())
 
 
-def matched_noise(base, target_kl: float, problems, v: arith.Vocab, seed: int, iters: int = 8) -> tuple[object, float]:
+def matched_noise(base, target_kl: float, problems, v: arith.Vocab, seed: int, iters: int = 7,
+                  temperature: float = 1.0) -> tuple[object, float]:  # fmt: skip
     """The noise placebo whose mean per-position KL(base || noisy) along its own greedy responses matches
     `target_kl` (bisection on the log of the noise scale): the model and its mean KL."""
     lo, hi = 1e-3, 1.0
     for _ in range(iters):
         mid = math.sqrt(lo * hi)
-        if mean_kl(base, noisy_copy(base, mid, seed), problems, v) < target_kl:
+        if mean_kl(base, noisy_copy(base, mid, seed), problems, v, temperature) < target_kl:
             lo = mid
         else:
             hi = mid
     model = noisy_copy(base, math.sqrt(lo * hi), seed)
-    return model, mean_kl(base, model, problems, v)
+    return model, mean_kl(base, model, problems, v, temperature)
 
 
 def run_seed(seed: int, model_name: str, k: int, n_test: int, sft_steps: int, sft_batch: int, sft_lr: float,
@@ -210,14 +232,17 @@ def run_seed(seed: int, model_name: str, k: int, n_test: int, sft_steps: int, sf
                               eos_token_id=v.eos, pad_token_id=v.pad, temperature=temperature)  # fmt: skip
     base.requires_grad_(False).eval()
     rl.requires_grad_(False).eval()
-    own = {d: cross_decode(base, rl, test, v, d) for d in ("base", "rl")}
+    t = temperature  # divergences between the policies GRPO sampled from and optimised (logits / temperature)
+    own = {d: cross_decode(base, rl, test, v, d, temperature=t) for d in ("base", "rl")}
     acc = {d: sum(accuracy(test, own[d]["responses"], v)) / len(test) for d in own}
-    div = response_divergence(base, rl, test, own["rl"]["responses"], v)
+    div = response_divergence(base, rl, test, own["rl"]["responses"], v, t)
     m = div["mask"].bool()
+    div1 = response_divergence(base, rl, test, own["rl"]["responses"], v)  # at temperature 1: reported only
     kl = div["kl"][m]
     hi = div["kl"] >= div["kl"][m].quantile(1.0 - judged_budget)
     unit = {"seed": seed, "acc_base": acc["base"], "acc_rl": acc["rl"], "mean_kl": float(kl.mean()),
             "mean_js": float(div["js"][m].mean()), "conc_rl": concentration(kl, kl_share),
+            "conc_rl_t1": concentration(div1["kl"][m], kl_share), "mean_kl_t1": float(div1["kl"][m].mean()),
             "share_kl_gt_0.1": float((kl > 0.1).float().mean()),
             "entropy_base_top": float(div["entropy_base"][m & hi].mean()),
             "entropy_base_rest": float(div["entropy_base"][m & ~hi].mean())}  # fmt: skip
@@ -228,12 +253,12 @@ def run_seed(seed: int, model_name: str, k: int, n_test: int, sft_steps: int, sf
     for b in budgets:
         for d in ("base", "rl"):
             tau = threshold_for_budget(own[d]["scores"], b)
-            tg = cross_decode(base, rl, test, v, d, tau=tau)
+            tg = cross_decode(base, rl, test, v, d, tau=tau, temperature=t)
             realised = share(tg["swapped"])
             rand_acc, rand_changed = [], []
             for r in range(random_draws):
                 g = torch.Generator().manual_seed(1_000 * seed + r)
-                rd = cross_decode(base, rl, test, v, d, swap_prob=realised, gen=g)
+                rd = cross_decode(base, rl, test, v, d, swap_prob=realised, gen=g, temperature=t)
                 rand_acc.append(sum(accuracy(test, rd["responses"], v)) / len(test))
                 rand_changed.append(share(rd["changed"]))
             curve.append({"seed": seed, "budget": b, "drive": d, "tau": tau, "swapped": realised,
@@ -241,9 +266,9 @@ def run_seed(seed: int, model_name: str, k: int, n_test: int, sft_steps: int, sf
                           "acc_random": sum(rand_acc) / random_draws,
                           "changed_random": sum(rand_changed) / random_draws})  # fmt: skip
     calib = test[:noise_prompts]
-    noisy, noise_kl = matched_noise(base, unit["mean_kl"], calib, v, seed)
+    noisy, noise_kl = matched_noise(base, unit["mean_kl"], calib, v, seed, temperature=t)
     nresp = arith.decode(noisy, test, v)
-    nd = response_divergence(base, noisy, test, nresp, v)
+    nd = response_divergence(base, noisy, test, nresp, v, t)
     nkl = nd["kl"][nd["mask"].bool()]
     unit.update({"noise_mean_kl": float(nkl.mean()), "conc_noise": concentration(nkl, kl_share),
                  "acc_noise": sum(accuracy(test, nresp, v)) / len(test)})  # fmt: skip

@@ -14,7 +14,8 @@
 # **Replicated here:** per seed, the tiny LM `tiny-lm-small` (2.1M parameters) SFT'd on the shared running-sums task
 # (`shared.align.arith`, 5 terms: 4 running sums and EOS) to a middling base, then GRPO'd on the exact-answer reward
 # (`shared.align.loops.grpo_train`); per-position KL(base || RL) (`shared.align.evaluate.per_position_divergence`)
-# along the RL policy's greedy responses on held-out problems; greedy cross-decoding at a 10% budget (and 5%, 20% in
+# along the RL policy's greedy responses on held-out problems (both policies at GRPO's sampling temperature, 0.7);
+# greedy cross-decoding at a 10% budget (and 5%, 20% in
 # `full`, reported). **Not replicated, and why:** Qwen2.5-32B / Qwen2.5-Math RL'd with DAPO and SimpleRL on AIME
 # (a GPU cluster); the SFT-vs-RL density comparison and the divergence-weighted advantage (not in this scope,
 # and only described qualitatively in the abstract).
@@ -26,7 +27,7 @@ PROFILE = "default"  # the params/<profile>.yaml that overrides these values
 SEEDS = [1]  # one SFT + GRPO run per seed, each on its own split: the unit (seed 0 was the sizing pilot: kept out)
 MODEL = "tiny-lm-small"  # zoo model (the project's tiny LM)
 K_TERMS = 5  # terms per problem (0..4 each): a response of 4 running sums, then EOS
-N_TEST = 300  # held-out problems per seed (never GRPO prompts)
+N_TEST = 250  # held-out problems per seed (never GRPO prompts)
 SFT_STEPS = 70  # SFT steps on fresh problems (sized on the pilot seed so the base is middling)
 SFT_BATCH = 32  # problems per SFT step
 SFT_LR = 2e-3  # AdamW learning rate of SFT (the shared recipe: cosine, 10 warmup steps)
@@ -38,7 +39,7 @@ PROMPTS_PER_STEP = 4  # prompts per GRPO step
 BUDGETS = [0.1]  # intervention budgets (share of response positions); the judged one is claims.BUDGET
 RANDOM_DRAWS = 2  # random-position draws per budget and direction (their mean is the control)
 KL_SHARE = 0.8  # the share of the total KL whose carrying positions are counted (kl-sparse)
-NOISE_PROMPTS = 60  # held-out problems used to match the noise placebo's mean KL to RL's
+NOISE_PROMPTS = 50  # held-out problems used to match the noise placebo's mean KL to RL's
 THREADS = 1  # torch threads (results are deterministic for a given count)
 
 # %%
@@ -110,13 +111,14 @@ curve_df
 
 # %% [markdown]
 # Reported, not judged: the KL and the base's entropy by response position (the paper's positional concentration and
-# entropy analyses), and the base's entropy at the top-10% KL positions against the rest.
+# entropy analyses), the base's entropy at the top-10% KL positions against the rest, and the concentration measured
+# at temperature 1 instead of the sampling temperature.
 
 # %%
 pos_df.groupby("position")[["kl", "js", "entropy_base", "entropy_rl"]].mean()
 
 # %%
-units_df[["entropy_base_top", "entropy_base_rest", "share_kl_gt_0.1", "mean_js"]]
+units_df[["entropy_base_top", "entropy_base_rest", "share_kl_gt_0.1", "mean_js", "mean_kl_t1", "conc_rl_t1"]]
 
 # %% [markdown]
 # ## Paper vs ours

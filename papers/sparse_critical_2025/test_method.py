@@ -137,3 +137,18 @@ def test_rules_inconclusive_when_setup_fails():
     r = _claim("rl-tokens-recover").evaluate(Measurement(0.8, 0.7, 0.9, n=10),
                                              control=Measurement(0.05, 0.03, 0.07, n=10), checks=no_gain)  # fmt: skip
     assert r["verdict"] == "inconclusive"
+
+
+def test_tempered_divergence_and_decoding(lm, probe):
+    model, other, v = lm
+    responses = arith.decode(other, probe, v)
+    ids, _, p = method.sequences(probe, responses, v)
+    d = method.response_divergence(model, other, probe, responses, v, temperature=0.7)
+    with torch.no_grad():
+        lp = torch.log_softmax(model(input_ids=ids).logits[:, p - 1 : p + 4] / 0.7, -1)
+        lq = torch.log_softmax(other(input_ids=ids).logits[:, p - 1 : p + 4] / 0.7, -1)
+    assert torch.allclose(d["kl"], (lp.exp() * (lp - lq)).sum(-1), atol=1e-5)
+    # greedy tokens do not depend on the temperature; the KL scores do
+    hot = method.cross_decode(model, other, probe, v, "base", temperature=0.7)
+    cold = method.cross_decode(model, other, probe, v, "base")
+    assert hot["responses"] == cold["responses"] and hot["scores"] != cold["scores"]
