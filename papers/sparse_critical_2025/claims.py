@@ -27,7 +27,7 @@ Bars (the paper gives the direction; the bars come from the issue's reading of i
   on the current prefix is highest (the issue's <= 10% budget), the base recovers at least half of the base -> RL
   accuracy gap (partially: a quarter). The share is a ratio of sums over seeds (sum of gains / sum of gaps), BCa
   bootstrap over seeds. Trivial control: the same number of swaps at random positions (each position with the
-  realised share as probability; mean of 2 draws): targeted minus random accuracy, paired per seed, above 0.
+  realised share as probability; mean of 2 draws in `full`, 1 in the default): targeted minus random accuracy, paired per seed, above 0.
 - `base-tokens-collapse`: "injecting a similarly small number of base token choices into otherwise RL-generated
   sequences collapses performance to base levels" read as: the RL policy driving, with the base's token at its top-10%
   KL positions, loses at least half of the gap (partially: a quarter); same statistic and control.

@@ -27,7 +27,7 @@ PROFILE = "default"  # the params/<profile>.yaml that overrides these values
 SEEDS = [1]  # one SFT + GRPO run per seed, each on its own split: the unit (seed 0 was the sizing pilot: kept out)
 MODEL = "tiny-lm-small"  # zoo model (the project's tiny LM)
 K_TERMS = 5  # terms per problem (0..4 each): a response of 4 running sums, then EOS
-N_TEST = 250  # held-out problems per seed (never GRPO prompts)
+N_TEST = 150  # held-out problems per seed (never GRPO prompts; full: 250)
 SFT_STEPS = 70  # SFT steps on fresh problems (sized on the pilot seed so the base is middling)
 SFT_BATCH = 32  # problems per SFT step
 SFT_LR = 2e-3  # AdamW learning rate of SFT (the shared recipe: cosine, 10 warmup steps)
@@ -37,9 +37,9 @@ GRPO_TEMPERATURE = 0.7  # sampling temperature of the rollouts (and of the GRPO 
 GROUP_SIZE = 16  # completions per prompt (the group of the advantages)
 PROMPTS_PER_STEP = 4  # prompts per GRPO step
 BUDGETS = [0.1]  # intervention budgets (share of response positions); the judged one is claims.BUDGET
-RANDOM_DRAWS = 2  # random-position draws per budget and direction (their mean is the control)
+RANDOM_DRAWS = 1  # random-position draws per budget and direction (their mean is the control)
 KL_SHARE = 0.8  # the share of the total KL whose carrying positions are counted (kl-sparse)
-NOISE_PROMPTS = 50  # held-out problems used to match the noise placebo's mean KL to RL's
+NOISE_PROMPTS = 40  # held-out problems used to match the noise placebo's mean KL to RL's
 THREADS = 1  # torch threads (results are deterministic for a given count)
 
 # %%
