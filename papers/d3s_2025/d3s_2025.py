@@ -175,7 +175,8 @@ for seed in SEEDS:
                                 ROLLOUT_START, ROLLOUT_END, TOKEN_START, TOKEN_END, EPSILON, TEMPERATURE)  # fmt: skip
         step_rows += [{"seed": seed, "arm": arm, **r} for r in rows]
         acc = arith.accuracy_vector(model, test, v)
-        acc_rows.append({"seed": seed, "arm": arm, "base": float(np.mean(base_acc)), "acc": float(np.mean(acc)),
+        acc_rows.append({"seed": seed, "arm": arm, "base": float(np.mean(base_acc)), "base_correct": int(sum(base_acc)),
+                         "acc": float(np.mean(acc)),
                          "updated_tokens": sum(r["kept_tokens"] for r in rows),
                          "sampled_tokens": sum(r["tokens"] for r in rows),
                          "updated_rollouts": sum(r["kept_rollouts"] for r in rows)})  # fmt: skip
@@ -203,7 +204,9 @@ wide
 n_b, n_s = "batches", "seeds"
 tokens = accs.pivot(index="seed", columns="arm", values="updated_tokens").loc[SEEDS]
 checks = {
-    "sft-middling": Measurement.mean(wide["base"].tolist(), n_unit=n_s, bounds=(0.0, 1.0)),
+    "sft-middling": Measurement.proportion(int(accs.groupby("seed")["base_correct"].first().sum()),
+                                           N_TEST * len(SEEDS), n_unit="held-out problems"),  # fmt: skip
+    "enough-seeds-beats-grpo": Measurement.exact(len(SEEDS), unit="seeds"),
     "groups-with-signal": Measurement.mean(grads["signal"].tolist(), n_unit=n_b, bounds=(0.0, 1.0)),
     "grpo-learns": Measurement.paired_difference(wide["grpo"].tolist(), wide["base"].tolist(), n_unit=n_s),
     "d3s-fewer-tokens": Measurement.mean((tokens["d3s"] / tokens["grpo"]).tolist(), n_unit=n_s),

@@ -122,7 +122,7 @@ def _judge(claim_id, measurement, control, checks):
                            checks=checks)[0]  # fmt: skip
 
 
-GRAD_CHECKS = {"sft-middling": Measurement.mean([0.4, 0.45, 0.5, 0.42, 0.47], n_unit="seeds", bounds=(0, 1)),
+GRAD_CHECKS = {"sft-middling": Measurement.proportion(900, 2000, n_unit="held-out problems"),
                "groups-with-signal": Measurement.mean([0.5] * 10, n_unit="batches", bounds=(0, 1))}  # fmt: skip
 
 
@@ -144,7 +144,8 @@ def test_training_rule_can_fail():
     base = [0.45, 0.5, 0.4, 0.48, 0.42]
     grpo = [0.6, 0.62, 0.55, 0.6, 0.58]
     d3s = [0.5, 0.52, 0.47, 0.5, 0.49]  # ~10 points below GRPO
-    checks = {"sft-middling": Measurement.mean(base, n_unit="seeds", bounds=(0, 1)),
+    checks = {"sft-middling": Measurement.proportion(900, 2000, n_unit="held-out problems"),
+              "enough-seeds-beats-grpo": Measurement.exact(80, unit="seeds"),
               "grpo-learns": Measurement.paired_difference(grpo, base, n_unit="seeds"),
               "d3s-fewer-tokens": Measurement.mean([0.6] * 5, n_unit="seeds")}  # fmt: skip
     r = _judge("beats-grpo-fewer-tokens", Measurement.paired_difference(d3s, grpo, n_unit="seeds"),
