@@ -6,8 +6,11 @@ is exact and every step is checkable, so "the erroneous token", "the base is mid
 counted, never judged by a model. Every number 0..MAX_SUM is one token of the project BPE (`Vocab.from_tokenizer`
 checks it), so the task runs on the project's pretrained tiny LMs (`tiny-lm-small`, 2.1M parameters).
 
-The recipe that makes a middling base (r_to_q_2024, first user): `sft_base` with 100 steps of 32 fresh problems at
-lr 2e-3 from `tiny-lm-small` lands at about 30-60% greedy accuracy with K = 5 (the precondition of every RL claim).
+The SFT recipe (`sft_base`, 32 fresh problems a step at lr 2e-3 from `tiny-lm-small`, K = 5) is steep in its step
+count, and its accuracy varies by seed: 100 steps give about 0.8 greedy accuracy (r_to_q_2024's 24 seeds: 0.79
+[0.75, 0.82]), 70 steps a middling 0.4 on average with single seeds from 0.24 to 0.69 (critical_tokens_2024,
+sparse_critical_2025, d3s_2025), 50 steps about 0.1. The RL claims need a middling base (30-60%), so each paper
+measures its own bases as a precondition.
 
 Sampling for RL and pass@k uses the engine's KV-cached sampler (`shared.align.loops.sample_completions`); the
 rewards go straight into `shared.align.loops.grpo_train` / `rollout_batch` through `reward_fn`.
@@ -159,9 +162,10 @@ def decode(model, problems, v: Vocab, num_beams: int = 1, chunk: int = 128) -> l
     model.eval()
     for s in range(0, len(problems), chunk):
         ids = torch.tensor([prompt_ids(p, v) for p in problems[s : s + chunk]])
-        gen = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=k,
-                             do_sample=False, num_beams=num_beams, num_return_sequences=1, early_stopping=True,
-                             length_penalty=1.0, eos_token_id=v.eos, pad_token_id=v.pad)  # fmt: skip
+        beam = {"early_stopping": True, "length_penalty": 1.0} if num_beams > 1 else {}  # greedy: no beam options
+        gen = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=k, do_sample=False,
+                             num_beams=num_beams, num_return_sequences=1, eos_token_id=v.eos, pad_token_id=v.pad,
+                             **beam)  # fmt: skip
         for row in gen[:, ids.shape[1] :].tolist():
             outs.append(row[: row.index(v.eos) + 1] if v.eos in row else row)
     return outs
