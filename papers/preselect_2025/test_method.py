@@ -130,7 +130,8 @@ def test_rules_can_say_not_reproduced_on_a_placebo():
     same = Measurement.ratio(base * (1 + np.tile([0.01, -0.01], 5)), base, n_unit="groups")  # a placebo arm
     worse = Measurement.ratio(base * 1.05, base, n_unit="groups")
     ok = {"strength-finds-target": Measurement.paired_difference(np.full(10, 0.9) + rng.normal(0, 0.01, 10),
-                                                                 np.full(10, 0.1), n_unit="groups")}  # fmt: skip
+                                                                 np.full(10, 0.1), n_unit="groups"),
+          "enough-groups-dsir": Measurement.exact(200, unit="groups")}  # fmt: skip
     margin = Measurement.paired_difference(base + 0.5, base, n_unit="groups")
     for c in CLAIMS:
         ctrl = margin if c.control is not None else None
@@ -153,3 +154,16 @@ def test_failed_precondition_and_control():
     # all data (same tokens) as good as PreSelect: the control explains the effect away
     bad_ctrl = Measurement.paired_difference(base * 0.8, base * 0.9, n_unit="groups")
     assert c.evaluate(good, checks=ok, control=bad_ctrl)["verdict"] == "not reproduced"
+
+
+def test_power_precondition_makes_dsir_inconclusive_below_its_groups():
+    rng = np.random.default_rng(2)
+    base = 4.0 + rng.normal(0, 0.05, size=10)
+    worse = Measurement.ratio(base * 1.05, base, n_unit="groups")
+    premise = Measurement.paired_difference(np.full(10, 0.9) + rng.normal(0, 0.01, 10), np.full(10, 0.1),
+                                            n_unit="groups")  # fmt: skip
+    c = claim("preselect-beats-dsir")
+    few = {"strength-finds-target": premise, "enough-groups-dsir": Measurement.exact(48, unit="groups")}
+    assert c.evaluate(worse, checks=few)["verdict"] == "inconclusive"
+    many = {"strength-finds-target": premise, "enough-groups-dsir": Measurement.exact(152, unit="groups")}
+    assert c.evaluate(worse, checks=many)["verdict"] == "not reproduced"
