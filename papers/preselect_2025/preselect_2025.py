@@ -216,3 +216,14 @@ record = run.finish(claim_results)
 # %% [markdown]
 # ## Discussion
 # Written after the recorded runs (the README has the verdicts of both profiles and the per-target tables).
+#
+# The family's losses find the target: on target chunks the members' loss order follows their ability order, so
+# PreSelect's positives are mostly target chunks, and its picks train a clearly lower held-out target loss than random
+# chunks or the whole pool for the same tokens (`preselect-beats-random`, reproduced in both profiles). The
+# high-strength chunks teach better than random ones with no classifier (`predictive-data-teaches`), and the
+# agreement of loss order with ability order beats the loss level itself: a perplexity filter from the same family
+# picks easy text of other domains. Against the two baselines that fit the target sample directly, PreSelect does
+# not win here: the reference-vs-pool classifier (DCLM's recipe) is about 2% better over 48 groups (not reproduced;
+# the gap comes from LibreOffice help, where the family's abilities spread little), and DSIR is within 1-2%
+# (inconclusive by design: 152 groups needed). With a single-domain target whose examples the baselines see, "looks
+# like the target" is the best rule; the paper's DCLM reference set is not its benchmarks.
