@@ -1,0 +1,1 @@
+"""Token Hidden Reward: Steering Exploration-Exploitation in Group Relative Deep Reinforcement Learning (catalog id 143)."""
