@@ -158,7 +158,8 @@ def test_one_seed_runs_and_every_arm_trains(setup):
 def test_rules_can_fail_and_preconditions_gate():
     su = "seeds"
     ok = {"tasks-differ-in-influence": Measurement.mean([2.0, 2.1, 1.9, 2.2, 2.0], n_unit=su),
-          "full-data-learns": Measurement.mean([1.2, 1.3, 1.25, 1.4, 1.3], n_unit=su)}  # fmt: skip
+          "full-data-learns": Measurement.mean([1.2, 1.3, 1.25, 1.4, 1.3], n_unit=su),
+          "enough-seeds-full": Measurement.exact(400, n_unit=su)}  # fmt: skip
     margin = Measurement.paired_difference([0.5, 0.6, 0.55, 0.5, 0.6], [0.0] * 5, n_unit=su)
     lost = Measurement.paired_difference([0.0] * 5, [0.5, 0.6, 0.55, 0.5, 0.6], n_unit=su)
     # the bias claim: an even selection (imbalance ~1) is not reproduced; a one-task selection is
@@ -179,3 +180,5 @@ def test_rules_can_fail_and_preconditions_gate():
         assert c.evaluate(better, control=lost, checks=ok)["verdict"] == "not reproduced"  # random does as well
         unlearned = dict(ok, **{"full-data-learns": Measurement.mean([0.0, 0.01, -0.01, 0.02, 0.0], n_unit=su)})
         assert c.evaluate(better, control=margin, checks=unlearned)["verdict"] == "inconclusive"
+    few = dict(ok, **{"enough-seeds-full": Measurement.exact(20, n_unit=su)})  # the default's 20 seeds
+    assert claim("bids-beats-full").evaluate(better, control=margin, checks=few)["verdict"] == "inconclusive"
