@@ -146,7 +146,7 @@ print("\nown-task influence (mean over seeds):\n" + own.mean().round(3).to_strin
 # Units: seeds, independent; arms paired within a seed. Gains in nats per answer token. The bias claim is the mean
 # imbalance (top task share x 5) of LESS's selections; the performance claims are paired differences of gains.
 # Preconditions: the tasks differ in own-task influence (the bias's premise), all data at this budget learns, and
-# `bids-beats-full` gets at least 205 seeds (a power redesign: claims.py; the default's 20 cannot decide it).
+# `bids-beats-full` gets at least 917 seeds (two power redesigns: claims.py; neither profile can decide it).
 
 # %%
 w = {q: per.pivot(index="seed", columns="arm", values=q) for q in ("mean", "worst", "imbalance")}
