@@ -31,6 +31,7 @@
 PROFILE = "default"  # the params/<profile>.yaml that overrides these values
 SEEDS = [0, 1, 2, 3, 4]  # one SFT run per arm and seed (the sizing pilot used 900-902, kept out of the record)
 BASE_SEED = 500  # initialisation and pretraining data of the base model (shared by every seed, as one base LLM)
+BASE_PER_SEED = False  # True: every seed pretrains its own base and reference (seeded BASE_SEED + seed): bases as units
 N = 6  # prompt symbols = answer tokens per example
 ALPHABET = 16  # data symbols
 CORRUPT = 0.25  # share of training answer tokens replaced by another symbol
@@ -100,8 +101,8 @@ print("clean held-out data, kinds mark the corrupted answers, top-rho masks, att
 
 # %% [markdown]
 # ## Experiment
-# The base model (pretrained once, `BASE_SEED`) and the Rho-1 reference (the base fine-tuned on clean data); then per
-# seed, every arm fine-tunes a copy of the base for `STEPS` steps on the same noisy batches with its token mask, and is
+# The base model (pretrained once, `BASE_SEED`; or, with `BASE_PER_SEED`, once per seed) and the Rho-1 reference (the
+# base fine-tuned on clean data); then per seed, every arm fine-tunes a copy of the base for `STEPS` steps on the same noisy batches with its token mask, and is
 # scored on the same clean held-out examples.
 
 # %%
@@ -111,6 +112,8 @@ models = pd.DataFrame([{"model": "base", **method.evaluate(base, task, N_EVAL, E
                        {"model": "reference (clean SFT)", **method.evaluate(ref, task, N_EVAL, EVAL_SEED)}])  # fmt: skip
 rows = []
 for seed in SEEDS:
+    if BASE_PER_SEED:
+        base, ref = method.prepare(task, BASE_SEED + seed, DIM, LAYERS, HEADS, BASE_STEPS, STEPS, BATCH, LR)
     rows += method.run_seed(task, seed, method.ARMS, base, ref, RHO, GAMMA, STEPS, BATCH, LR, N_EVAL, EVAL_SEED)
 res = pd.DataFrame(rows)
 print(f"{len(SEEDS)} seeds x {len(method.ARMS)} arms in {time.perf_counter() - t0:.0f} s")
