@@ -23,8 +23,8 @@ answers: it knows the format, the boilerplate and the fillers' distribution, not
 the language but not the instruction data. Token kinds (`KINDS`) are recorded so each arm's kept share per kind can be
 measured.
 
-Deviations from the paper (see the README): a 2-layer from-scratch Llama-style LM (not LLaMA-3 / Qwen-2.5 3B-14B with
-LoRA); a synthetic task with planted noise (not a 50k-sample DS2 pool and ten benchmarks); full fine-tuning;
+Deviations from the paper (see the README): a 2-layer from-scratch Llama (the shared `shared.lm.family` model: RoPE,
+RMSNorm, SwiGLU, tied embeddings; not LLaMA-3 / Qwen-2.5 3B-14B with LoRA); a synthetic task with planted noise (not a 50k-sample DS2 pool and ten benchmarks); full fine-tuning;
 per-sample top-k for every arm (Rho-1 ranks per batch); the attention score of token i is taken at the query position
 that predicts it (i - 1; the released code uses the query at i itself); the history model is the fixed base (the
 paper's default; its EMA variant is not run).
@@ -113,56 +113,16 @@ class NoisySFT:
         return {"input_ids": seq[:, :-1], "targets": targets, "kind": kinds}
 
 
-class Block(torch.nn.Module):
-    """Pre-norm transformer block with explicit causal softmax attention (its weights are returned)."""
+def make_model(task: NoisySFT, dim: int, layers: int, heads: int, seed: int):
+    """A fresh `shared.lm.family` Llama for `task` (RoPE, RMSNorm, SwiGLU, tied embeddings), initialised by `seed`.
+    Its forward returns `.logits` `[B, T, V]` and, with `output_attentions=True`, `.attentions` (one `[B, H, T, T]` per
+    layer)."""
+    from shared.lm.family import ModelSpec
+    from shared.lm.family import make_model as family_model
 
-    def __init__(self, dim: int, heads: int):
-        super().__init__()
-        self.heads = heads
-        self.ln1, self.ln2 = torch.nn.LayerNorm(dim), torch.nn.LayerNorm(dim)
-        self.qkv, self.proj = torch.nn.Linear(dim, 3 * dim), torch.nn.Linear(dim, dim)
-        self.mlp = torch.nn.Sequential(torch.nn.Linear(dim, 4 * dim), torch.nn.GELU(), torch.nn.Linear(4 * dim, dim))
-
-    def forward(self, h: torch.Tensor, causal: torch.Tensor):
-        b, t, d = h.shape
-        q, k, v = self.qkv(self.ln1(h)).view(b, t, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
-        att = (q @ k.transpose(-1, -2)) / math.sqrt(d // self.heads)
-        att = att.masked_fill(~causal[:t, :t], -math.inf).softmax(-1)  # [B, H, T, T]
-        h = h + self.proj((att @ v).transpose(1, 2).reshape(b, t, d))
-        return h + self.mlp(self.ln2(h)), att
-
-
-class TinyLM(torch.nn.Module):
-    """A small GPT-style causal LM (learned positions, tied embeddings) whose forward returns `.logits` `[B, T, V]`
-    and, with `output_attentions=True`, `.attentions` (one `[B, H, T, T]` per layer), as transformers' models do. Written
-    here rather than taken from transformers because a Llama forward at this size costs ~10x more in framework overhead
-    than in arithmetic, and the default run trains 6 arms x 5 seeds."""
-
-    def __init__(self, vocab: int, dim: int, layers: int, heads: int, ctx: int):
-        super().__init__()
-        self.tok, self.pos = torch.nn.Embedding(vocab, dim), torch.nn.Embedding(ctx, dim)
-        self.blocks = torch.nn.ModuleList(Block(dim, heads) for _ in range(layers))
-        self.norm = torch.nn.LayerNorm(dim)
-        self.register_buffer("causal", torch.ones(ctx, ctx, dtype=torch.bool).tril(), persistent=False)
-        torch.nn.init.normal_(self.tok.weight, std=0.02)
-        torch.nn.init.normal_(self.pos.weight, std=0.02)
-
-    def forward(self, input_ids: torch.Tensor, output_attentions: bool = False):
-        from types import SimpleNamespace
-
-        h = self.tok(input_ids) + self.pos.weight[: input_ids.shape[1]]
-        atts = []
-        for blk in self.blocks:
-            h, att = blk(h, self.causal)
-            atts.append(att)
-        logits = self.norm(h) @ self.tok.weight.T
-        return SimpleNamespace(logits=logits, attentions=tuple(atts) if output_attentions else None)
-
-
-def make_model(task: NoisySFT, dim: int, layers: int, heads: int, seed: int) -> TinyLM:
-    """A fresh `TinyLM` for `task`, initialised by `seed`."""
-    torch.manual_seed(seed)
-    return TinyLM(task.vocab, dim, layers, heads, task.prompt_len + len(task.layout()))
+    spec = ModelSpec(vocab_size=task.vocab, hidden_size=dim, layers=layers, heads=heads,
+                     context=task.prompt_len + len(task.layout()))  # fmt: skip
+    return family_model(spec, seed=seed)
 
 
 def token_losses(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

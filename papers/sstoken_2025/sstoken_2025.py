@@ -19,7 +19,7 @@
 # **Replicated here, as an analogue:** a synthetic instruction task with a known answer and planted noise
 # (`method.NoisySFT`): prompt `x_1..x_6`; response: a boilerplate phrase, then the answer `pi(x_j)` (a fixed symbol
 # permutation) with a random filler symbol after every two answer tokens; 25% of the training answer tokens are
-# corrupted (another symbol). A small GPT-style LM is "pretrained" on the same format where answers copy the prompt
+# corrupted (another symbol). A small Llama (`shared.lm.family`) is "pretrained" on the same format where answers copy the prompt
 # half of the time (it knows the format and has a copy circuit, not the task), then fine-tuned per arm at keep ratio
 # 0.6. Random tokens at the same ratio are the trivial control, full-token SFT the "all data" arm, and an oracle mask
 # (drop exactly the corrupted tokens) the positive control. **Not replicated:** LLaMA-3 / Qwen-2.5 3B-14B with LoRA on
