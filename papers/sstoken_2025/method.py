@@ -125,6 +125,15 @@ def make_model(task: NoisySFT, dim: int, layers: int, heads: int, seed: int):
     return family_model(spec, seed=seed)
 
 
+def copy_model(model):
+    """A deep copy of a family model. The family keeps the last forward's tensors (`_state`, non-leaf after a training
+    step), which `copy.deepcopy` refuses; every forward clears and refills it, so it is cleared first."""
+    import copy
+
+    model._state.clear()
+    return copy.deepcopy(model)
+
+
 def token_losses(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Per-position cross-entropy `[B, T]` (nats; 0 where the target is -100)."""
     ce = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), ignore_index=-100, reduction="none")
@@ -254,11 +263,10 @@ def prepare(task: NoisySFT, seed: int, dim: int, layers: int, heads: int, base_s
             batch: int, lr: float):  # fmt: skip
     """The base ("pretrained") model: trained by `seed` on the task's format with random answers; and the Rho-1
     reference: the base fine-tuned on clean task data (no corrupted answers) for `ref_steps`."""
-    import copy
 
     base = train_on(make_model(task, dim, layers, heads, seed), task, base_steps, batch, lr, seed + 1000,
                     pretrain=True).eval()  # fmt: skip
-    ref = train_on(copy.deepcopy(base), task, ref_steps, batch, lr, seed + 2000, corrupt=0.0).eval()
+    ref = train_on(copy_model(base), task, ref_steps, batch, lr, seed + 2000, corrupt=0.0).eval()
     return base, ref
 
 
@@ -266,12 +274,11 @@ def run_seed(task: NoisySFT, seed: int, arms, base, ref, rho: float, gamma: floa
              n_eval: int, eval_seed: int) -> list[dict]:  # fmt: skip
     """One unit: every arm fine-tunes a copy of `base` on the same noisy batches (drawn by `seed`) with its token
     selection, and is scored on the same clean held-out examples. One row per arm."""
-    import copy
 
     rows = []
     for arm in arms:
         sel = Selector(arm, task, rho, gamma, history=base, reference=ref, seed=seed)
-        model = train_on(copy.deepcopy(base), task, steps, batch, lr, seed, loss_fn=sel)
+        model = train_on(copy_model(base), task, steps, batch, lr, seed, loss_fn=sel)
         rows.append({"seed": seed, "arm": arm, **evaluate(model, task, n_eval, eval_seed),
                      **{f"kept_{k}": v for k, v in sel.kept_share().items()}})  # fmt: skip
     return rows

@@ -126,3 +126,11 @@ def test_preconditions_make_inconclusive():
     assert set(_null_results(flat).values()) == {"inconclusive"}
     good = {"full": 0.3, "random": 0.32, "rel": 0.2, "attn": 0.25, "sstoken": 0.1, "rho1": 0.12, "oracle": 0.01}
     assert set(_null_results(good, acc_full=0.1).values()) == {"inconclusive"}
+
+
+def test_copy_model_after_a_training_step():
+    m = method.make_model(TASK, 16, 1, 2, 0)
+    b = TASK.sample(2, torch.Generator().manual_seed(0))
+    m(input_ids=b["input_ids"]).logits.sum().backward()
+    c = method.copy_model(m)
+    assert torch.equal(c(input_ids=b["input_ids"]).logits, m(input_ids=b["input_ids"]).logits)
