@@ -1,0 +1,1 @@
+"""ssToken: Self-modulated and Semantic-aware Token Selection for LLM Fine-tuning (catalog id 27)."""
